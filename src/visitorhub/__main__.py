@@ -1,0 +1,5 @@
+"""python -m visitorhub -> the CLI."""
+
+from visitorhub.cli import main
+
+main()

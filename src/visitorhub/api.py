@@ -1,0 +1,19 @@
+"""Every router of the service, in the order they are matched."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from visitorhub.domains.centers import resources as centers
+from visitorhub.domains.vehicles import resources as vehicles
+from visitorhub.domains.visitors import resources as visitors
+from visitorhub.system import endpoints as system
+
+
+def build_api_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(system.router)
+    router.include_router(visitors.build_router())
+    router.include_router(vehicles.router)
+    router.include_router(centers.router)
+    return router

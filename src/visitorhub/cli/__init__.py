@@ -1,0 +1,128 @@
+"""The visitorhub command line: serve, db, keys, version."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from visitorhub import __version__
+from visitorhub.config import Settings, get_settings
+from visitorhub.core import auth
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.migrations import pending, upgrade
+
+app = typer.Typer(help="visitorhub: the visitor data hub for venues.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (shown once, stored hashed).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
+    """Apply pending migrations to VISITORHUB_DATABASE_URL."""
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    err.print(f"[green]Database at revision {revision}.[/green]")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str = typer.Argument(..., help="A name that says who uses the key"),
+    scope: str = typer.Option("read", "--scope", "-s", help="read, write or admin"),
+) -> None:
+    """Create a key; the key alone is printed on the last line of stdout."""
+    if scope not in auth.SCOPES:
+        err.print(f"[red]--scope must be one of {', '.join(auth.SCOPES)}; got '{scope}'.[/red]")
+        raise typer.Exit(2)
+    with unit_of_work(_sessions(get_settings())) as session:
+        key, plain = auth.create_key(session, name, scope)
+        typer.echo(f"Created key {key.id} '{name}' with scope {scope}. It is shown once; store it now:")
+    typer.echo(plain)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the keys themselves)."""
+    table = Table("id", "name", "scope", "prefix", "created", "revoked")
+    with unit_of_work(_sessions(get_settings())) as session:
+        for key in auth.list_keys(session):
+            table.add_row(str(key.id), key.name, key.scope, key.prefix + "…", key.creation_date.isoformat(),
+                          key.revoked_at.isoformat() if key.revoked_at else "")
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`")) -> None:
+    """Revoke a key; requests with it get 401 from then on."""
+    from visitorhub.errors import NotFound
+
+    try:
+        with unit_of_work(_sessions(get_settings())) as session:
+            auth.revoke_key(session, key_id)
+    except NotFound as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    typer.echo(f"Revoked key {key_id}.")
+
+
+def prepare_database(settings: Settings) -> None:
+    """What `serve` does before listening: migrate (when allowed) and, on an empty database, make a key."""
+    engine = make_engine(settings.database_url)
+    with engine.connect() as conn:
+        behind = pending(settings.database_url, conn)
+    if behind:
+        if not settings.auto_migrate:
+            err.print("[red]The database schema is behind; run `visitorhub db upgrade`.[/red]")
+            raise typer.Exit(1)
+        upgrade(settings.database_url)
+    if settings.bootstrap_admin_key:
+        with unit_of_work(make_session_factory(engine)) as session:
+            if not auth.has_any_key(session):
+                _key, plain = auth.create_key(session, "bootstrap-admin", "admin")
+                err.print(
+                    "[bold yellow]First start: created an admin API key. It is shown once; store it now "
+                    "(create more with `visitorhub keys create NAME --scope read|write|admin`):[/bold yellow]"
+                )
+                typer.echo(f"VISITORHUB_ADMIN_KEY={plain}")
+                sys.stdout.flush()
+    engine.dispose()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on (default: VISITORHUB_HOST or 127.0.0.1)"),
+    port: int = typer.Option(None, help="Port (default: VISITORHUB_PORT or 8000)"),
+    no_worker: bool = typer.Option(False, "--no-worker", help="Do not run the background worker in-process"),
+) -> None:
+    """Run the API (and, unless --no-worker, the background worker) on VISITORHUB_DATABASE_URL."""
+    import uvicorn
+
+    from visitorhub.app import create_app
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    prepare_database(settings)
+    application = create_app(settings)
+    application.state.run_worker = not no_worker
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port,
+                log_level=settings.log_level.lower())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Generic machinery shared by every resource; imports no domain."""

@@ -1,0 +1,63 @@
+"""ApiModel (camelCase JSON, snake_case Python) and the response envelopes."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        from_attributes=True,
+        extra="forbid",
+    )
+
+
+class Links(BaseModel):
+    self: str | None = None
+    next: str | None = None
+    prev: str | None = None
+
+
+class Metadata(BaseModel):
+    version: int = 1
+    links: Links = Field(default_factory=Links, alias="_links")
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+
+class DataEnvelope(BaseModel, Generic[T]):
+    data: T
+
+
+class MetaDataEnvelope(BaseModel, Generic[T]):
+    data: T
+    metadata: Metadata
+
+
+class ListEnvelope(BaseModel, Generic[T]):
+    data: list[T]
+    metadata: Metadata
+
+
+class ErrorItem(BaseModel):
+    code: str
+    type: str
+    field: str | None = None
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    errors: list[ErrorItem]
+
+
+def metadata(links: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `metadata` block of list (and some single-object) responses."""
+    return {"version": 1, "_links": links or {}}

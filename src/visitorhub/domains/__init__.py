@@ -1,0 +1,1 @@
+"""One folder per part of the Visitor API."""

@@ -1,0 +1,1 @@
+"""Centres and the visitors' relation to them."""

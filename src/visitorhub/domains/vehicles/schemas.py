@@ -1,0 +1,51 @@
+"""Vehicle request/response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from visitorhub.core.schemas import ApiModel
+from visitorhub.domains.enums import CountryCode
+
+
+class VehicleCreate(ApiModel):
+    name: str | None = Field(None, max_length=200)
+    maker: str = Field(None, max_length=200)
+    color: str = Field(None, max_length=100)
+    model: str = Field(None, max_length=200)
+    license_plate: str = Field(min_length=1, max_length=32)
+    license_plate_country: CountryCode = None  # type: ignore[assignment]
+    year_of_manufacture: int = Field(None, ge=1800, le=2500)
+    last_parking_session: datetime = None  # type: ignore[assignment]
+
+
+class VehicleUpdate(ApiModel):
+    name: str | None = Field(None, max_length=200)
+    maker: str = Field(None, max_length=200)
+    color: str = Field(None, max_length=100)
+    model: str = Field(None, max_length=200)
+    license_plate: str = Field(None, min_length=1, max_length=32)
+    license_plate_country: CountryCode = None  # type: ignore[assignment]
+    year_of_manufacture: int = Field(None, ge=1800, le=2500)
+    last_parking_session: datetime = None  # type: ignore[assignment]
+    vehicle_id: int = Field(None, description="Must equal the path's vehicleId when given (ids never change).")
+    deletion_date: datetime | None = Field(None, description="Set to soft-delete, null to restore.")
+
+
+class VehicleRead(ApiModel):
+    vehicle_id: int
+    visitor_id: uuid.UUID
+    deletion_date: datetime | None
+    name: str | None
+    maker: str | None
+    color: str | None
+    model: str | None
+    license_plate: str
+    license_plate_country: str | None
+    year_of_manufacture: int | None
+    last_parking_session: datetime | None
+    creation_date: datetime
+    update_date: datetime

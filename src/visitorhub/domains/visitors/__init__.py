@@ -1,0 +1,1 @@
+"""Visitors, partial visitors, their opt-ins and external ids."""

@@ -1,0 +1,34 @@
+"""Alembic migrations, shipped inside the package so an installed visitorhub can upgrade its database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+
+HERE = Path(__file__).parent
+
+
+def alembic_config(url: str, connection: Any = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(url: str, revision: str = "head", connection: Any = None) -> None:
+    """Apply pending migrations (`connection`: run inside a caller's connection, e.g. tests)."""
+    command.upgrade(alembic_config(url, connection), revision)
+
+
+def pending(url: str, connection: Any) -> bool:
+    """True when the database is behind the newest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    return MigrationContext.configure(connection).get_current_revision() != head

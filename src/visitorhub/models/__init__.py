@@ -1,0 +1,9 @@
+"""Every ORM table; importing this package registers them all on Base.metadata."""
+
+from visitorhub.models.apikey import ApiKey
+from visitorhub.models.center import Center, VisitorCenter
+from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.vehicle import Vehicle
+from visitorhub.models.visitor import ExternalId, Optin, Visitor
+
+__all__ = ["ApiKey", "Center", "ChangeLogEntry", "ExternalId", "Optin", "Vehicle", "Visitor", "VisitorCenter"]

@@ -1,0 +1,30 @@
+"""Vehicles of visitors, soft-deleted through deletionDate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from visitorhub.core.db import Base, BigIntId, TimestampMixin
+
+
+class Vehicle(TimestampMixin, Base):
+    __tablename__ = "vehicle"
+    __table_args__ = (Index("ix_vehicle_license_plate_normalized", "license_plate_normalized"),)
+
+    vehicle_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    maker: Mapped[str | None] = mapped_column(String(200))
+    color: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    license_plate: Mapped[str] = mapped_column(String(32))
+    # Upper-case, separators removed: "ab-123 cd" and "AB123CD" are the same plate for matching.
+    license_plate_normalized: Mapped[str] = mapped_column(String(32))
+    license_plate_country: Mapped[str | None] = mapped_column(String(2))
+    year_of_manufacture: Mapped[int | None]
+    last_parking_session: Mapped[datetime | None]
+    deletion_date: Mapped[datetime | None] = mapped_column(index=True)

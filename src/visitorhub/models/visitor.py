@@ -1,0 +1,101 @@
+"""Visitor (full or partial), the opt-ins given at registration, and external ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from visitorhub.core.db import Base, BigIntId, TimestampMixin
+
+
+class Visitor(TimestampMixin, Base):
+    __tablename__ = "visitor"
+    __table_args__ = (
+        Index("uq_visitor_email_lower", func.lower("email"), unique=True),
+        Index("ix_visitor_last_name_lower", func.lower("last_name")),
+        Index("ix_visitor_first_name_lower", func.lower("first_name")),
+        Index("ix_visitor_country_code_acquisition_pc_code", "country_code", "acquisition_pc_code"),
+    )
+
+    visitor_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    account_type: Mapped[str] = mapped_column(String(16), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    mobile_locale: Mapped[str | None] = mapped_column(String(32))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    country_code: Mapped[str] = mapped_column(String(2), index=True)
+    address_city: Mapped[str | None] = mapped_column(String(200))
+    address_street: Mapped[str | None] = mapped_column(String(400))
+    address_state: Mapped[str | None] = mapped_column(String(200))
+    address_zip_code: Mapped[str | None] = mapped_column(String(32))
+    billing_address: Mapped[str | None] = mapped_column(String(400))
+    billing_address2: Mapped[str | None] = mapped_column(String(400))
+    billing_zip_code: Mapped[str | None] = mapped_column(String(32))
+    billing_city: Mapped[str | None] = mapped_column(String(200))
+    billing_country_code: Mapped[str | None] = mapped_column(String(2))
+    acquisition_pc_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    upgrade_pc_code: Mapped[str | None] = mapped_column(String(64))
+    email_verified: Mapped[bool] = mapped_column(default=False)
+    email_invalid: Mapped[bool] = mapped_column(default=False)
+    phone_verified: Mapped[bool] = mapped_column(default=False)
+    phone_invalid: Mapped[bool] = mapped_column(default=False)
+    birth_day: Mapped[int | None]
+    birth_month: Mapped[int | None]
+    birth_year: Mapped[int | None]
+    last_visit_date: Mapped[datetime | None] = mapped_column(index=True)
+    registration_date: Mapped[datetime | None] = mapped_column(index=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
+    origin_type: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin: Mapped[str | None] = mapped_column(String(200))
+
+
+class Optin(TimestampMixin, Base):
+    __tablename__ = "optin"
+
+    optin_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(200))
+    send_id: Mapped[str | None] = mapped_column(String(200))
+    optin_channel: Mapped[str] = mapped_column(String(16))
+    optin_type: Mapped[str] = mapped_column(String(32))
+    legal_text_id: Mapped[int | None] = mapped_column(BigInteger)
+    is_active: Mapped[bool]
+    last_opened_date: Mapped[datetime | None]
+    context_id: Mapped[int | None] = mapped_column(BigInteger)
+    optin_date: Mapped[datetime | None]
+    optout_date: Mapped[datetime | None]
+
+
+class ExternalId(TimestampMixin, Base):
+    """An identifier of the visitor in another system; one per (visitor, type, centre)."""
+
+    __tablename__ = "external_id"
+    __table_args__ = (
+        Index(
+            "uq_external_id_visitor_type_pc",
+            "visitor_id",
+            "external_type",
+            func.coalesce("pc_code", ""),
+            unique=True,
+        ),
+        Index(
+            "uq_external_id_type_value_pc",
+            "external_type",
+            "external_id",
+            func.coalesce("pc_code", ""),
+            unique=True,
+        ),
+        Index("ix_external_id_external_id", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"))
+    external_type: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    pc_code: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -1,0 +1,1 @@
+"""Operational endpoints: health, the change log, API keys."""
