@@ -24,7 +24,9 @@ Authenticate with `Authorization: Bearer <key>` (scopes: read < write < admin). 
 def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI:
     """Build the app; `bind` (an Engine or Connection) overrides the one made from settings (tests)."""
     settings = settings or get_settings()
-    engine: Engine | Any = bind if bind is not None else make_engine(settings.database_url, settings.database_echo)
+    engine: Engine | Any = (
+        bind if bind is not None else make_engine(settings.database_url, settings.database_echo)
+    )
     app = FastAPI(title="visitorhub", version=__version__, description=DESCRIPTION, docs_url="/docs")
     app.state.settings = settings
     app.state.engine = engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,7 +73,7 @@ class ValidationErrors(AppError):
     status = 422
     type = "validation_error"
 
-    def __init__(self, errors: list[tuple[str | None, str, str]]) -> None:
+    def __init__(self, errors: Sequence[tuple[str | None, str, str]]) -> None:
         super().__init__("; ".join(message for _, _, message in errors))
         self.errors = errors
 
@@ -83,7 +84,9 @@ class ValidationErrors(AppError):
         ]
 
 
-def error_response(status: int, items: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, items: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"errors": items}, status_code=status, headers=headers)
 
 
@@ -130,17 +133,35 @@ def install_error_handlers(app: FastAPI) -> None:
             field = field_path(tuple(err.get("loc", ())))
             if kind == "json_invalid":
                 status = 400
-                items.append({"code": "malformed_json", "type": "invalid_request", "field": None,
-                              "message": f"The request body is not valid JSON: {err.get('msg', '')}"})
+                items.append(
+                    {
+                        "code": "malformed_json",
+                        "type": "invalid_request",
+                        "field": None,
+                        "message": f"The request body is not valid JSON: {err.get('msg', '')}",
+                    }
+                )
                 continue
             if kind == "extra_forbidden" and err.get("loc", ("",))[0] == "query":
                 status = 400
-                items.append({"code": "unknown_parameter", "type": "invalid_request", "field": field,
-                              "message": f"Unknown query parameter '{field}'."})
+                items.append(
+                    {
+                        "code": "unknown_parameter",
+                        "type": "invalid_request",
+                        "field": field,
+                        "message": f"Unknown query parameter '{field}'.",
+                    }
+                )
                 continue
             message = err.get("msg", "Invalid value.")
-            items.append({"code": kind, "type": "validation_error", "field": field,
-                          "message": f"{field}: {message}" if field else message})
+            items.append(
+                {
+                    "code": kind,
+                    "type": "validation_error",
+                    "field": field,
+                    "message": f"{field}: {message}" if field else message,
+                }
+            )
         return error_response(status, items)
 
     @app.exception_handler(StarletteHTTPException)
@@ -149,18 +170,39 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and message == "Not Found":
             message = "No such route."
-        return error_response(exc.status_code, [{"code": code, "type": kind, "field": None, "message": message}],
-                              dict(exc.headers) if exc.headers else None)
+        return error_response(
+            exc.status_code,
+            [{"code": code, "type": kind, "field": None, "message": message}],
+            dict(exc.headers) if exc.headers else None,
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
         # Services check uniqueness themselves and name the field; this is the race-condition backstop.
         log.info("integrity error: %s", type(exc.orig).__name__)
-        return error_response(409, [{"code": "conflict", "type": "conflict", "field": None,
-                                     "message": "The record conflicts with an existing one."}])
+        return error_response(
+            409,
+            [
+                {
+                    "code": "conflict",
+                    "type": "conflict",
+                    "field": None,
+                    "message": "The record conflicts with an existing one.",
+                }
+            ],
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(500, [{"code": "internal_error", "type": "server_error", "field": None,
-                                     "message": "An unexpected error occurred; it has been logged."}])
+        return error_response(
+            500,
+            [
+                {
+                    "code": "internal_error",
+                    "type": "server_error",
+                    "field": None,
+                    "message": "An unexpected error occurred; it has been logged.",
+                }
+            ],
+        )

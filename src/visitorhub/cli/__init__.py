@@ -62,8 +62,14 @@ def keys_list() -> None:
     table = Table("id", "name", "scope", "prefix", "created", "revoked")
     with unit_of_work(_sessions(get_settings())) as session:
         for key in auth.list_keys(session):
-            table.add_row(str(key.id), key.name, key.scope, key.prefix + "…", key.creation_date.isoformat(),
-                          key.revoked_at.isoformat() if key.revoked_at else "")
+            table.add_row(
+                str(key.id),
+                key.name,
+                key.scope,
+                key.prefix + "…",
+                key.creation_date.isoformat(),
+                key.revoked_at.isoformat() if key.revoked_at else "",
+            )
     Console().print(table)
 
 
@@ -116,12 +122,18 @@ def serve(
     from visitorhub.app import create_app
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     prepare_database(settings)
     application = create_app(settings)
     application.state.run_worker = not no_worker
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port,
-                log_level=settings.log_level.lower())
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from visitorhub.core.db import utcnow
@@ -37,7 +37,9 @@ def _forget_lock(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_LOCK_KEY, None)
 
 
-def append(session: Session, entity: str, entity_id: Any, operation: str, data: dict[str, Any] | None) -> None:
+def append(
+    session: Session, entity: str, entity_id: Any, operation: str, data: dict[str, Any] | None
+) -> None:
     """Record one change; it commits or rolls back with the caller's transaction."""
     assert operation in OPERATIONS, operation
     _serialise_writers(session)
@@ -55,7 +57,7 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> None:
     _serialise_writers(session)
     now = utcnow()
     session.execute(
-        ChangeLogEntry.__table__.insert(),
+        insert(ChangeLogEntry),
         [{**row, "entity_id": str(row["entity_id"]), "occurred_at": now} for row in rows],
     )
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -91,7 +91,15 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 
 def make_session_factory(bind: Any, readonly: bool = False) -> sessionmaker[Session]:
-    """Sessions on `bind`; `readonly` ones open SQLite transactions without taking the write lock."""
+    """Sessions on `bind`; `readonly` ones open SQLite transactions without taking the write lock.
+
+    Bound to a Connection (tests), sessions join its transaction through savepoints, so their commits
+    are real but the test's final rollback still undoes everything.
+    """
+    if isinstance(bind, Connection):
+        return sessionmaker(
+            bind=bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
     if readonly:
         bind = bind.execution_options(**{READONLY_OPTION: True})
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)

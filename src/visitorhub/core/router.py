@@ -15,9 +15,16 @@ from sqlalchemy.orm import Session
 
 from visitorhub.core.auth import require
 from visitorhub.core.deps import DbSession, WriteCtx
-from visitorhub.core.listing import FieldsQuery, apply_sort, list_query_model, page_links, parse_fields, select_fields
+from visitorhub.core.listing import (
+    FieldsQuery,
+    apply_sort,
+    list_query_model,
+    page_links,
+    parse_fields,
+    select_fields,
+)
 from visitorhub.core.resource import Resource
-from visitorhub.core.schemas import DataEnvelope, ErrorEnvelope, ListEnvelope
+from visitorhub.core.schemas import ErrorEnvelope, data_envelope, list_envelope
 from visitorhub.errors import NotFound
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -36,10 +43,17 @@ READ = [Depends(require("read"))]
 WRITE = [Depends(require("write"))]
 
 
-def with_path_params(func: Callable[..., Any], params: list[tuple[str, Any]]) -> Callable[..., Any]:
-    """Give `func` (which takes **path) explicit path parameters, so FastAPI validates and documents them."""
+def with_path_params(
+    func: Callable[..., Any], params: list[tuple[str, Any]], **annotations: Any
+) -> Callable[..., Any]:
+    """Give `func` (which takes **path) explicit path parameters, so FastAPI validates and documents them;
+    `annotations` replace those of named parameters (models known only at run time)."""
     signature = inspect.signature(func)
-    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    fixed = [
+        p.replace(annotation=annotations.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
     extra = [
         inspect.Parameter(
             name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[annotation, Path(alias=name)]
@@ -117,9 +131,7 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
     if "list" in ops:
         query_model = list_query_model(resource)
 
-        def list_items(
-            request: Request, session: DbSession, query: Annotated[query_model, Query()], **path: Any  # type: ignore[valid-type]
-        ) -> Response:
+        def list_items(request: Request, session: DbSession, query: Any, **path: Any) -> Response:
             check_parent(session, resource, path)
             stmt = filtered(resource, scoped(resource, select(resource.model), path), query)
             stmt = apply_sort(resource, stmt, query.sort)
@@ -128,19 +140,22 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             return list_response(request, resource, rows, query)
 
         router.add_api_route(
-            resource.path, with_path_params(list_items, path_params(resource, False)), methods=["GET"],
-            summary=ops["list"], description=resource.descriptions.get("list", ""),
-            response_model=ListEnvelope[read_model], dependencies=READ,  # type: ignore[name-defined]
-            operation_id=f"list_{resource.name}", **common,
+            resource.path,
+            with_path_params(list_items, path_params(resource, False), query=Annotated[query_model, Query()]),
+            methods=["GET"],
+            summary=ops["list"],
+            description=resource.descriptions.get("list", ""),
+            response_model=list_envelope(read_model),
+            dependencies=READ,
+            operation_id=f"list_{resource.name}",
+            **common,
         )
 
     if "create" in ops:
         assert resource.create
         create_model = resource.create
 
-        def create_item(
-            session: DbSession, ctx: WriteCtx, body: Annotated[create_model, Body()], **path: Any  # type: ignore[valid-type]
-        ) -> Response:
+        def create_item(session: DbSession, ctx: WriteCtx, body: Any, **path: Any) -> Response:
             check_parent(session, resource, path)
             values = body.model_dump()
             if resource.parent:
@@ -149,10 +164,16 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             return data_response(resource.service.represent(obj), resource.create_status)
 
         router.add_api_route(
-            resource.path, with_path_params(create_item, path_params(resource, False)), methods=["POST"],
-            summary=ops["create"], description=resource.descriptions.get("create", ""),
-            response_model=DataEnvelope[read_model], status_code=resource.create_status,  # type: ignore[name-defined]
-            dependencies=WRITE, operation_id=f"create_{resource.name}", **common,
+            resource.path,
+            with_path_params(create_item, path_params(resource, False), body=Annotated[create_model, Body()]),
+            methods=["POST"],
+            summary=ops["create"],
+            description=resource.descriptions.get("create", ""),
+            response_model=data_envelope(read_model),
+            status_code=resource.create_status,
+            dependencies=WRITE,
+            operation_id=f"create_{resource.name}",
+            **common,
         )
 
     if "get" in ops:
@@ -163,28 +184,36 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             return data_response(select_fields(resource.service.represent(obj), fields))
 
         router.add_api_route(
-            resource.item_path, with_path_params(get_item, path_params(resource, True)), methods=["GET"],
-            summary=ops["get"], description=resource.descriptions.get("get", ""),
-            response_model=DataEnvelope[read_model], dependencies=READ,  # type: ignore[name-defined]
-            operation_id=f"get_{resource.name}", **common,
+            resource.item_path,
+            with_path_params(get_item, path_params(resource, True)),
+            methods=["GET"],
+            summary=ops["get"],
+            description=resource.descriptions.get("get", ""),
+            response_model=data_envelope(read_model),
+            dependencies=READ,
+            operation_id=f"get_{resource.name}",
+            **common,
         )
 
     if "update" in ops:
         assert resource.update
         update_model = resource.update
 
-        def update_item(
-            session: DbSession, ctx: WriteCtx, body: Annotated[update_model, Body()], **path: Any  # type: ignore[valid-type]
-        ) -> Response:
+        def update_item(session: DbSession, ctx: WriteCtx, body: Any, **path: Any) -> Response:
             obj = load_item(session, resource, path)
             resource.service.update(session, obj, body.model_dump(exclude_unset=True), ctx)
             return data_response(resource.service.represent(obj))
 
         router.add_api_route(
-            resource.item_path, with_path_params(update_item, path_params(resource, True)), methods=["PATCH"],
-            summary=ops["update"], description=resource.descriptions.get("update", ""),
-            response_model=DataEnvelope[read_model], dependencies=WRITE,  # type: ignore[name-defined]
-            operation_id=f"update_{resource.name}", **common,
+            resource.item_path,
+            with_path_params(update_item, path_params(resource, True), body=Annotated[update_model, Body()]),
+            methods=["PATCH"],
+            summary=ops["update"],
+            description=resource.descriptions.get("update", ""),
+            response_model=data_envelope(read_model),
+            dependencies=WRITE,
+            operation_id=f"update_{resource.name}",
+            **common,
         )
 
     if "delete" in ops:
@@ -195,9 +224,15 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             return Response(status_code=204)
 
         router.add_api_route(
-            resource.item_path, with_path_params(delete_item, path_params(resource, True)), methods=["DELETE"],
-            summary=ops["delete"], description=resource.descriptions.get("delete", ""),
-            status_code=204, response_class=Response, dependencies=WRITE,
-            operation_id=f"delete_{resource.name}", **common,
+            resource.item_path,
+            with_path_params(delete_item, path_params(resource, True)),
+            methods=["DELETE"],
+            summary=ops["delete"],
+            description=resource.descriptions.get("delete", ""),
+            status_code=204,
+            response_class=Response,
+            dependencies=WRITE,
+            operation_id=f"delete_{resource.name}",
+            **common,
         )
     return router

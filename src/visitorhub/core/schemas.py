@@ -61,3 +61,12 @@ class ErrorEnvelope(BaseModel):
 def metadata(links: dict[str, Any] | None = None) -> dict[str, Any]:
     """The `metadata` block of list (and some single-object) responses."""
     return {"version": 1, "_links": links or {}}
+
+
+def data_envelope(model: type[BaseModel]) -> type[BaseModel]:
+    """DataEnvelope[model] for a model known only at run time (generated routes)."""
+    return DataEnvelope[model]  # type: ignore[valid-type]
+
+
+def list_envelope(model: type[BaseModel]) -> type[BaseModel]:
+    return ListEnvelope[model]  # type: ignore[valid-type]

@@ -50,10 +50,8 @@ class CrudService(Generic[M]):
         self.entity = entity
         self.read = read
         mapper = sa_inspect(model)
-        self._pk = mapper.primary_key[0].key
-        self._non_nullable = {
-            attr.key for attr in mapper.column_attrs if not attr.columns[0].nullable
-        }
+        self._pk: str = mapper.primary_key[0].key or ""
+        self._non_nullable = {attr.key for attr in mapper.column_attrs if not attr.columns[0].nullable}
         _SERVICES[entity] = self
 
     def represent(self, obj: M) -> dict[str, Any]:
@@ -90,7 +88,9 @@ class CrudService(Generic[M]):
         changelog.append(session, self.entity, self.entity_id(obj), "create", self.represent(obj))
         return obj
 
-    def update(self, session: Session, obj: M, changes: dict[str, Any], ctx: WriteContext | None = None) -> bool:
+    def update(
+        self, session: Session, obj: M, changes: dict[str, Any], ctx: WriteContext | None = None
+    ) -> bool:
         """Apply `changes`; returns False, and writes nothing, when no value differs."""
         ctx = ctx or WriteContext()
         for key, value in changes.items():

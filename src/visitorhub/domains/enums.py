@@ -314,7 +314,7 @@ class OptinChannel(StrEnum):
 class OptinType(StrEnum):
     commercial = "commercial"
     loyalty = "loyalty"
-    center = "center"
+    center = "center"  # type: ignore[assignment]  # shadows str.center; only the value matters
     privacy = "privacy"
     wallet = "wallet"
     terms = "terms"

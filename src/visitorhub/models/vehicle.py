@@ -16,7 +16,9 @@ class Vehicle(TimestampMixin, Base):
     __table_args__ = (Index("ix_vehicle_license_plate_normalized", "license_plate_normalized"),)
 
     vehicle_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True)
+    visitor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str | None] = mapped_column(String(200))
     maker: Mapped[str | None] = mapped_column(String(200))
     color: Mapped[str | None] = mapped_column(String(100))

@@ -59,7 +59,9 @@ class Optin(TimestampMixin, Base):
     __tablename__ = "optin"
 
     optin_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True)
+    visitor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True
+    )
     client_id: Mapped[str | None] = mapped_column(String(200))
     send_id: Mapped[str | None] = mapped_column(String(200))
     optin_channel: Mapped[str] = mapped_column(String(16))

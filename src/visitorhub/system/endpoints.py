@@ -19,6 +19,7 @@ from visitorhub.core.router import ERROR_RESPONSES
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.core.service import known_entities
 from visitorhub.errors import BadRequest
+from visitorhub.models import ApiKey
 
 ADMIN = [Depends(auth.require("admin"))]
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -47,10 +48,17 @@ class ChangesQuery(BaseModel):
     entity: str | None = Field(None, description="Only this entity (e.g. Visitor or visitors)")
 
 
-@router.get("/changes", summary="Read the change log", tags=["system"], dependencies=ADMIN,
-            response_model=ListEnvelope[ChangeRead],
-            description="Every create/update/delete in ascending seq. Page with after=<last seq seen>.")
-def read_changes(request: Request, session: DbSession, query: Annotated[ChangesQuery, Query()]) -> JSONResponse:
+@router.get(
+    "/changes",
+    summary="Read the change log",
+    tags=["system"],
+    dependencies=ADMIN,
+    response_model=ListEnvelope[ChangeRead],
+    description="Every create/update/delete in ascending seq. Page with after=<last seq seen>.",
+)
+def read_changes(
+    request: Request, session: DbSession, query: Annotated[ChangesQuery, Query()]
+) -> JSONResponse:
     entity = None
     if query.entity is not None:
         names = {**entity_names(), **{name: name for name in known_entities()}}
@@ -58,14 +66,20 @@ def read_changes(request: Request, session: DbSession, query: Annotated[ChangesQ
         if entity is None:
             raise BadRequest(
                 f"Unknown entity '{query.entity}'; known: {', '.join(sorted(set(names.values())))}.",
-                field="entity", code="unknown_entity",
+                field="entity",
+                code="unknown_entity",
             )
     rows = changelog.read_after(session, query.after, query.limit + 1, entity)
     has_next = len(rows) > query.limit
     rows = rows[: query.limit]
     data = [
-        {"seq": r.seq, "entity": r.entity, "entityId": r.entity_id, "operation": r.operation,
-         "occurredAt": r.occurred_at.isoformat().replace("+00:00", "Z")}
+        {
+            "seq": r.seq,
+            "entity": r.entity,
+            "entityId": r.entity_id,
+            "operation": r.operation,
+            "occurredAt": r.occurred_at.isoformat().replace("+00:00", "Z"),
+        }
         for r in rows
     ]
     links: dict[str, Any] = {"self": str(request.url)}
@@ -94,26 +108,50 @@ class KeyCreated(KeyRead):
     key: str = Field(description="The key itself: shown once, never stored")
 
 
-def _key(row: auth.ApiKey) -> dict[str, Any]:
-    return KeyRead(id=row.id, name=row.name, scope=row.scope, prefix=row.prefix, creationDate=row.creation_date,
-                   revokedAt=row.revoked_at).model_dump(mode="json")
+def _key(row: ApiKey) -> dict[str, Any]:
+    return KeyRead(
+        id=row.id,
+        name=row.name,
+        scope=row.scope,
+        prefix=row.prefix,
+        creationDate=row.creation_date,
+        revokedAt=row.revoked_at,
+    ).model_dump(mode="json")
 
 
-@router.get("/keys", summary="List API keys", tags=["system"], dependencies=ADMIN,
-            response_model=ListEnvelope[KeyRead])
+@router.get(
+    "/keys",
+    summary="List API keys",
+    tags=["system"],
+    dependencies=ADMIN,
+    response_model=ListEnvelope[KeyRead],
+)
 def list_api_keys(request: Request, session: DbSession) -> JSONResponse:
     data = [_key(row) for row in auth.list_keys(session)]
-    return JSONResponse({"data": data, "metadata": {"version": 1, "_links": page_links(request.url, 0, 1, False)}})
+    return JSONResponse(
+        {"data": data, "metadata": {"version": 1, "_links": page_links(request.url, 0, 1, False)}}
+    )
 
 
-@router.post("/keys", summary="Create an API key", tags=["system"], dependencies=ADMIN, status_code=201,
-             response_model=DataEnvelope[KeyCreated])
+@router.post(
+    "/keys",
+    summary="Create an API key",
+    tags=["system"],
+    dependencies=ADMIN,
+    status_code=201,
+    response_model=DataEnvelope[KeyCreated],
+)
 def create_api_key(session: DbSession, body: Annotated[KeyCreate, Body()]) -> JSONResponse:
     row, plain = auth.create_key(session, body.name, body.scope)
     return JSONResponse({"data": {**_key(row), "key": plain}}, status_code=201)
 
 
-@router.delete("/keys/{keyId}", summary="Revoke an API key", tags=["system"], dependencies=ADMIN,
-               response_model=DataEnvelope[KeyRead])
+@router.delete(
+    "/keys/{keyId}",
+    summary="Revoke an API key",
+    tags=["system"],
+    dependencies=ADMIN,
+    response_model=DataEnvelope[KeyRead],
+)
 def revoke_api_key(session: DbSession, key_id: Annotated[int, Path(alias="keyId")]) -> JSONResponse:
     return JSONResponse({"data": _key(auth.revoke_key(session, key_id))})

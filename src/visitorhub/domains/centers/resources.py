@@ -24,7 +24,9 @@ from visitorhub.domains.centers.service import center_service, visitor_center_se
 from visitorhub.domains.enums import CountryCode
 from visitorhub.models import Center, Visitor, VisitorCenter
 
-VISITOR_PARENT = Parent(param="visitorId", annotation=uuid.UUID, column="visitor_id", model=Visitor, label="Visitor")
+VISITOR_PARENT = Parent(
+    param="visitorId", annotation=uuid.UUID, column="visitor_id", model=Visitor, label="Visitor"
+)
 
 centers = Resource(
     name="centers",
@@ -90,7 +92,9 @@ def upsert_visitor_center(
 ) -> JSONResponse:
     path: dict[str, Any] = {"visitorId": visitor_id}
     check_parent(session, visitor_centers, path)
-    record, created = visitor_center_service.upsert(session, visitor_id, body.model_dump(exclude_unset=True), ctx)
+    record, created = visitor_center_service.upsert(
+        session, visitor_id, body.model_dump(exclude_unset=True), ctx
+    )
     return data_response(visitor_center_service.represent(record), 201 if created else 200)
 
 

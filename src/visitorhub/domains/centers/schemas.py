@@ -14,21 +14,21 @@ PcCode = str
 
 
 class CenterUpdate(ApiModel):
-    label: str = Field(None, min_length=1, max_length=200)
-    country: CountryCode = None  # type: ignore[assignment]
-    is_westfield: bool = None  # type: ignore[assignment]
+    label: str | None = Field(None, min_length=1, max_length=200)
+    country: CountryCode | None = None
+    is_westfield: bool | None = None
     center_id: str | None = Field(None, max_length=100)
     center_code: int | None = None
-    has_worker: bool = None  # type: ignore[assignment]
-    has_multi_step: bool = None  # type: ignore[assignment]
-    is_active: bool = None  # type: ignore[assignment]
-    has_email_validation: bool = None  # type: ignore[assignment]
+    has_worker: bool | None = None
+    has_multi_step: bool | None = None
+    is_active: bool | None = None
+    has_email_validation: bool | None = None
     loyalty_start_date: datetime | None = None
-    has_basic_loyalty: bool = None  # type: ignore[assignment]
+    has_basic_loyalty: bool | None = None
     parking_partner: ParkingPartner | None = None
     wallet_context_id: int | None = None
     urw_app_id: UrwAppId | None = None
-    has_registration: bool = None  # type: ignore[assignment]
+    has_registration: bool | None = None
     has_loyalty: bool | None = None
 
 
@@ -76,7 +76,7 @@ class CenterRead(ApiModel):
 
 class VisitorCenterUpdate(ApiModel):
     is_tlp: bool | None = None
-    is_favorite: bool = None  # type: ignore[assignment]
+    is_favorite: bool | None = None
     is_smartparker: bool | None = None
     center_company_id: int | None = None
 

@@ -17,8 +17,9 @@ from visitorhub.models import Center, VisitorCenter
 class CenterService(CrudService[Center]):
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         if session.get(Center, values["pc_code"]) is not None:
-            raise Conflict(f"A center with pcCode {values['pc_code']} already exists.", field="pcCode",
-                           code="duplicate")
+            raise Conflict(
+                f"A center with pcCode {values['pc_code']} already exists.", field="pcCode", code="duplicate"
+            )
         return values
 
 
@@ -45,7 +46,9 @@ class VisitorCenterService(CrudService[VisitorCenter]):
 
     def find(self, session: Session, visitor_id: Any, pc_code: str) -> VisitorCenter | None:
         return session.scalars(
-            select(VisitorCenter).where(VisitorCenter.visitor_id == visitor_id, VisitorCenter.pc_code == pc_code)
+            select(VisitorCenter).where(
+                VisitorCenter.visitor_id == visitor_id, VisitorCenter.pc_code == pc_code
+            )
         ).first()
 
     def upsert(

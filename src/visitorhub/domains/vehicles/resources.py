@@ -31,7 +31,9 @@ vehicles = Resource(
     update=VehicleUpdate,
     sortable=("creationDate", "updateDate", "licensePlate", "lastParkingSession"),
     filters=(
-        Filter("includeDeleted", bool, lambda stmt, _value: stmt, "Include soft-deleted vehicles", default=False),
+        Filter(
+            "includeDeleted", bool, lambda stmt, _value: stmt, "Include soft-deleted vehicles", default=False
+        ),
         Filter(
             "licensePlate",
             str,
@@ -47,7 +49,9 @@ vehicles = Resource(
         "delete": "Delete visitor's vehicle",
         "get": "Retrieve visitor's vehicle",
     },
-    descriptions={"delete": "Soft delete: sets deletionDate; the vehicle is listed again with includeDeleted=true."},
+    descriptions={
+        "delete": "Soft delete: sets deletionDate; the vehicle is listed again with includeDeleted=true."
+    },
 )
 
 router = crud_routes(vehicles, APIRouter())

@@ -13,25 +13,27 @@ from visitorhub.domains.enums import CountryCode
 
 class VehicleCreate(ApiModel):
     name: str | None = Field(None, max_length=200)
-    maker: str = Field(None, max_length=200)
-    color: str = Field(None, max_length=100)
-    model: str = Field(None, max_length=200)
+    maker: str | None = Field(None, max_length=200)
+    color: str | None = Field(None, max_length=100)
+    model: str | None = Field(None, max_length=200)
     license_plate: str = Field(min_length=1, max_length=32)
-    license_plate_country: CountryCode = None  # type: ignore[assignment]
-    year_of_manufacture: int = Field(None, ge=1800, le=2500)
-    last_parking_session: datetime = None  # type: ignore[assignment]
+    license_plate_country: CountryCode | None = None
+    year_of_manufacture: int | None = Field(None, ge=1800, le=2500)
+    last_parking_session: datetime | None = None
 
 
 class VehicleUpdate(ApiModel):
     name: str | None = Field(None, max_length=200)
-    maker: str = Field(None, max_length=200)
-    color: str = Field(None, max_length=100)
-    model: str = Field(None, max_length=200)
-    license_plate: str = Field(None, min_length=1, max_length=32)
-    license_plate_country: CountryCode = None  # type: ignore[assignment]
-    year_of_manufacture: int = Field(None, ge=1800, le=2500)
-    last_parking_session: datetime = None  # type: ignore[assignment]
-    vehicle_id: int = Field(None, description="Must equal the path's vehicleId when given (ids never change).")
+    maker: str | None = Field(None, max_length=200)
+    color: str | None = Field(None, max_length=100)
+    model: str | None = Field(None, max_length=200)
+    license_plate: str | None = Field(None, min_length=1, max_length=32)
+    license_plate_country: CountryCode | None = None
+    year_of_manufacture: int | None = Field(None, ge=1800, le=2500)
+    last_parking_session: datetime | None = None
+    vehicle_id: int | None = Field(
+        None, description="Must equal the path's vehicleId when given (ids never change)."
+    )
     deletion_date: datetime | None = Field(None, description="Set to soft-delete, null to restore.")
 
 

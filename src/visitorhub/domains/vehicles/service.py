@@ -18,7 +18,7 @@ _PLATE_SEPARATORS = re.compile(r"[\s\-.·_]+")
 
 
 def normalize_plate(plate: str) -> str:
-    """"ab-123 cd" -> "AB123CD": how plates are compared (search, smart-parking matching)."""
+    """ "ab-123 cd" -> "AB123CD": how plates are compared (search, smart-parking matching)."""
     return _PLATE_SEPARATORS.sub("", plate).upper()
 
 

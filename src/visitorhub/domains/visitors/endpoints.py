@@ -42,19 +42,29 @@ MAX_BATCH = 500
 router = APIRouter(tags=["visitors"], responses=ERROR_RESPONSES)
 
 
-@router.post("/visitors", summary="Add a new visitor", status_code=201, dependencies=WRITE,
-             response_model=DataEnvelope[VisitorRead],
-             description="Registers a full visitor and stores its opt-ins. A partial visitor with the same "
-             "e-mail is upgraded in place (same visitorId; upgradePcCode = the new acquisitionPcCode).")
+@router.post(
+    "/visitors",
+    summary="Add a new visitor",
+    status_code=201,
+    dependencies=WRITE,
+    response_model=DataEnvelope[VisitorRead],
+    description="Registers a full visitor and stores its opt-ins. A partial visitor with the same "
+    "e-mail is upgraded in place (same visitorId; upgradePcCode = the new acquisitionPcCode).",
+)
 def create_visitor(session: DbSession, ctx: WriteCtx, body: VisitorCreate) -> JSONResponse:
     visitor = visitor_service.register(session, body.model_dump(), ctx)
     return data_response(visitor_service.represent(visitor), 201)
 
 
-@router.post("/visitors/partial", summary="Add a new partial visitor", status_code=201, dependencies=WRITE,
-             response_model=DataEnvelope[VisitorRead],
-             description="accountType is 'partial'; preferredCenter becomes acquisitionPcCode and a favourite "
-             "visitor-centre.")
+@router.post(
+    "/visitors/partial",
+    summary="Add a new partial visitor",
+    status_code=201,
+    dependencies=WRITE,
+    response_model=DataEnvelope[VisitorRead],
+    description="accountType is 'partial'; preferredCenter becomes acquisitionPcCode and a favourite "
+    "visitor-centre.",
+)
 def create_partial_visitor(session: DbSession, ctx: WriteCtx, body: PartialVisitorCreate) -> JSONResponse:
     visitor = visitor_service.register_partial(session, body.model_dump(), ctx)
     return data_response(visitor_service.represent(visitor), 201)
@@ -69,15 +79,21 @@ class DetailsQuery(PageQuery):
 def _grouped(session: Session, model: Any, ids: list[uuid.UUID], read: Any) -> dict[uuid.UUID, list[Any]]:
     groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
     if ids:
-        for row in session.scalars(select(model).where(model.visitor_id.in_(ids)).order_by(model.creation_date)):
+        for row in session.scalars(
+            select(model).where(model.visitor_id.in_(ids)).order_by(model.creation_date)
+        ):
             groups[row.visitor_id].append(read(row))
     return groups
 
 
-@router.get("/visitors/details", summary="Read visitors details", dependencies=READ,
-            response_model=ListEnvelope[VisitorDetailsRead],
-            description="Each visitor with its externalIds, optins, visitorCenters and vehicles (soft-deleted "
-            "included). rewards and creditCards stay empty until those families exist.")
+@router.get(
+    "/visitors/details",
+    summary="Read visitors details",
+    dependencies=READ,
+    response_model=ListEnvelope[VisitorDetailsRead],
+    description="Each visitor with its externalIds, optins, visitorCenters and vehicles (soft-deleted "
+    "included). rewards and creditCards stay empty until those families exist.",
+)
 def read_visitors_details(
     request: Request, session: DbSession, query: Annotated[DetailsQuery, Query()]
 ) -> JSONResponse:
@@ -123,9 +139,12 @@ class CountQuery(BaseModel):
     originType: str | None = None
 
 
-@router.get("/visitors/count", summary="Count visitors", dependencies=READ,
-            response_model=MetaDataEnvelope[CountRead])
-def count_visitors(request: Request, session: DbSession, query: Annotated[CountQuery, Query()]) -> JSONResponse:
+@router.get(
+    "/visitors/count", summary="Count visitors", dependencies=READ, response_model=MetaDataEnvelope[CountRead]
+)
+def count_visitors(
+    request: Request, session: DbSession, query: Annotated[CountQuery, Query()]
+) -> JSONResponse:
     stmt = select(func.count()).select_from(Visitor)
     if query.registeredSince is not None:
         stmt = stmt.where(Visitor.registration_date >= query.registeredSince)
@@ -145,14 +164,19 @@ def _check_batch_size(items: list[Any]) -> None:
     if not items:
         raise BadRequest("The batch is empty.", field="body", code="empty")
     if len(items) > MAX_BATCH:
-        raise BadRequest(f"At most {MAX_BATCH} items per batch; got {len(items)}.", field="body",
-                         code="too_many")
+        raise BadRequest(
+            f"At most {MAX_BATCH} items per batch; got {len(items)}.", field="body", code="too_many"
+        )
 
 
-@router.patch("/visitors/batch", summary="Update the emailInvalid, phoneInvalide for batch of visitors",
-              dependencies=WRITE, response_model=ListEnvelope[VisitorFlagsRead],
-              description=f"All or nothing: if any visitorId is unknown, nothing is changed. At most {MAX_BATCH} "
-              "items.")
+@router.patch(
+    "/visitors/batch",
+    summary="Update the emailInvalid, phoneInvalide for batch of visitors",
+    dependencies=WRITE,
+    response_model=ListEnvelope[VisitorFlagsRead],
+    description=f"All or nothing: if any visitorId is unknown, nothing is changed. At most {MAX_BATCH} "
+    "items.",
+)
 def update_visitor_flags(
     request: Request, session: DbSession, ctx: WriteCtx, items: Annotated[list[VisitorFlagsItem], Body()]
 ) -> JSONResponse:
@@ -175,17 +199,24 @@ def update_visitor_flags(
         changes = item.model_dump(exclude_unset=True, exclude={"visitor_id"})
         visitor_service.update(session, visitor, changes, ctx)
         data.append(
-            {"visitorId": str(visitor.visitor_id), "emailInvalid": visitor.email_invalid,
-             "phoneInvalid": visitor.phone_invalid}
+            {
+                "visitorId": str(visitor.visitor_id),
+                "emailInvalid": visitor.email_invalid,
+                "phoneInvalid": visitor.phone_invalid,
+            }
         )
     return JSONResponse({"data": data, "metadata": metadata({"self": str(request.url)})})
 
 
-@router.post("/visitors/batch-delete", summary="Delete visitors by external ids", dependencies=WRITE,
-             response_model=MetaDataEnvelope[BatchDeleteResult],
-             description="Deletes each visitor whose 'analytics' external id is analyticsId (at pcCode when "
-             "given), with its opt-ins, external ids, vehicles and visitor-centres. Unknown ids are listed in "
-             "failed.")
+@router.post(
+    "/visitors/batch-delete",
+    summary="Delete visitors by external ids",
+    dependencies=WRITE,
+    response_model=MetaDataEnvelope[BatchDeleteResult],
+    description="Deletes each visitor whose 'analytics' external id is analyticsId (at pcCode when "
+    "given), with its opt-ins, external ids, vehicles and visitor-centres. Unknown ids are listed in "
+    "failed.",
+)
 def delete_visitors_by_analytics_ids(
     request: Request, session: DbSession, ctx: WriteCtx, items: Annotated[list[BatchDeleteItem], Body()]
 ) -> JSONResponse:
@@ -235,8 +266,12 @@ def _csv(raw: str, field: str, parse: Any) -> list[Any]:
     return values
 
 
-@ext_router.get("/external-ids/batch", summary="Retrieve a batch of analyticsId by visitorId and externalType",
-                dependencies=READ, response_model=ListEnvelope[ExternalIdRead])
+@ext_router.get(
+    "/external-ids/batch",
+    summary="Retrieve a batch of analyticsId by visitorId and externalType",
+    dependencies=READ,
+    response_model=ListEnvelope[ExternalIdRead],
+)
 def external_ids_batch(
     request: Request, session: DbSession, query: Annotated[ExternalIdBatchQuery, Query()]
 ) -> JSONResponse:
@@ -245,7 +280,9 @@ def external_ids_batch(
         raise BadRequest(f"At most {MAX_BATCH} visitorIds.", field="visitorId", code="too_many")
     stmt = select(ExternalId).where(ExternalId.visitor_id.in_(ids))
     if query.externalType:
-        stmt = stmt.where(ExternalId.external_type.in_(_csv(query.externalType, "externalType", ExternalType)))
+        stmt = stmt.where(
+            ExternalId.external_type.in_(_csv(query.externalType, "externalType", ExternalType))
+        )
     if query.pcCode is not None:
         stmt = stmt.where(ExternalId.pc_code == query.pcCode)
     rows = session.scalars(stmt.order_by(ExternalId.visitor_id, ExternalId.external_type, ExternalId.id))
@@ -260,9 +297,12 @@ class PcCodeQuery(BaseModel):
     fields: str | None = Field(None, description="List of fields to return (fields=foo,bar)")
 
 
-@ext_router.get("/external-ids/{externalType}/{externalId}",
-                summary="Retrieve Visitor Id by externalType and externalId", dependencies=READ,
-                response_model=DataEnvelope[ExternalIdRead])
+@ext_router.get(
+    "/external-ids/{externalType}/{externalId}",
+    summary="Retrieve Visitor Id by externalType and externalId",
+    dependencies=READ,
+    response_model=DataEnvelope[ExternalIdRead],
+)
 def find_external_id(
     session: DbSession,
     external_type: Annotated[ExternalType, Path(alias="externalType")],
@@ -283,7 +323,9 @@ def find_external_id(
 def _item(row: ExternalId, fields: str | None) -> JSONResponse:
     from visitorhub.core.listing import parse_fields, select_fields
 
-    return data_response(select_fields(external_id_service.represent(row), parse_fields(external_ids, fields)))
+    return data_response(
+        select_fields(external_id_service.represent(row), parse_fields(external_ids, fields))
+    )
 
 
 def _visitor_external_ids(
@@ -301,9 +343,13 @@ def _visitor_external_ids(
     return rows
 
 
-@ext_router.get("/visitors/{visitorId}/external-ids/{externalType}", summary="Retrieve external id of a Visitor",
-                dependencies=READ, response_model=DataEnvelope[ExternalIdRead],
-                description="Without pcCode, the oldest id of that type whatever its centre.")
+@ext_router.get(
+    "/visitors/{visitorId}/external-ids/{externalType}",
+    summary="Retrieve external id of a Visitor",
+    dependencies=READ,
+    response_model=DataEnvelope[ExternalIdRead],
+    description="Without pcCode, the oldest id of that type whatever its centre.",
+)
 def get_visitor_external_id(
     session: DbSession,
     visitor_id: Annotated[uuid.UUID, Path(alias="visitorId")],
@@ -320,9 +366,14 @@ class DeletePcCodeQuery(BaseModel):
     pcCode: str | None = Field(None, description="Pc code")
 
 
-@ext_router.delete("/visitors/{visitorId}/external-ids/{externalType}", summary="Delete visitor\u2019s external id",
-                   dependencies=WRITE, status_code=204, response_class=Response,
-                   description="Without pcCode, every id of that type is deleted, whatever its centre.")
+@ext_router.delete(
+    "/visitors/{visitorId}/external-ids/{externalType}",
+    summary="Delete visitor\u2019s external id",
+    dependencies=WRITE,
+    status_code=204,
+    response_class=Response,
+    description="Without pcCode, every id of that type is deleted, whatever its centre.",
+)
 def delete_visitor_external_id(
     session: DbSession,
     ctx: WriteCtx,

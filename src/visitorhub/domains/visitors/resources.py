@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -17,7 +18,6 @@ from visitorhub.domains.visitors.schemas import ExternalIdCreate, VisitorUpdate
 from visitorhub.domains.visitors.service import external_id_service, visitor_service
 from visitorhub.errors import BadRequest
 from visitorhub.models import ExternalId, Vehicle, Visitor, VisitorCenter
-from datetime import datetime
 
 
 def _like_prefix(value: str) -> str:
@@ -60,7 +60,9 @@ def search(stmt: Select[Any], query: Any) -> Select[Any]:
     if by == QueryBy.fullname:
         # Every word must start the first or the last name: "john smi" finds John Smith.
         for word in text.split():
-            stmt = stmt.where(or_(_starts_with(Visitor.first_name, word), _starts_with(Visitor.last_name, word)))
+            stmt = stmt.where(
+                or_(_starts_with(Visitor.first_name, word), _starts_with(Visitor.last_name, word))
+            )
         return stmt
     return stmt.where(
         or_(

@@ -91,11 +91,11 @@ class PartialVisitorCreate(_Contact):
 
 
 class VisitorUpdate(_Contact, _Address):
-    last_visit_date: datetime = None  # type: ignore[assignment]
-    last_name: str = Field(None, min_length=1, max_length=200)
-    first_name: str = Field(None, min_length=1, max_length=200)
-    email: EmailStr = None  # type: ignore[assignment]
-    gender: Gender = None  # type: ignore[assignment]
+    last_visit_date: datetime | None = None
+    last_name: str | None = Field(None, min_length=1, max_length=200)
+    first_name: str | None = Field(None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    gender: Gender | None = None
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
     birth_year: int | None = None
@@ -141,8 +141,8 @@ class VisitorRead(ApiModel):
 
 class VisitorFlagsItem(ApiModel):
     visitor_id: uuid.UUID
-    email_invalid: bool = None  # type: ignore[assignment]
-    phone_invalid: bool = None  # type: ignore[assignment]
+    email_invalid: bool | None = None
+    phone_invalid: bool | None = None
 
 
 class VisitorFlagsRead(ApiModel):
@@ -186,4 +186,6 @@ class VisitorDetailsRead(VisitorRead):
     rewards: list[dict[str, Any]] = Field(description="Always empty until the rewards family exists.")
     visitor_centers: list[VisitorCenterRead]
     vehicles: list[VehicleRead]
-    credit_cards: list[dict[str, Any]] = Field(description="Always empty until the credit-cards family exists.")
+    credit_cards: list[dict[str, Any]] = Field(
+        description="Always empty until the credit-cards family exists."
+    )

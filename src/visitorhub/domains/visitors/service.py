@@ -80,8 +80,9 @@ class VisitorService(CrudService[Visitor]):
 
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         if self.find_by_email(session, values["email"]) is not None:
-            raise Conflict(f"A visitor with email {values['email']} already exists.", field="email",
-                           code="duplicate")
+            raise Conflict(
+                f"A visitor with email {values['email']} already exists.", field="email", code="duplicate"
+            )
         values.setdefault("visitor_id", uuid.uuid4())
         values.setdefault("barcode", self.new_barcode(session))
         values.setdefault("origin_type", ORIGIN_TYPE_API)
@@ -95,7 +96,9 @@ class VisitorService(CrudService[Visitor]):
         if email is not None and email.lower() != obj.email.lower():
             other = self.find_by_email(session, email)
             if other is not None and other.visitor_id != obj.visitor_id:
-                raise Conflict(f"A visitor with email {email} already exists.", field="email", code="duplicate")
+                raise Conflict(
+                    f"A visitor with email {email} already exists.", field="email", code="duplicate"
+                )
         return changes
 
     def register(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> Visitor:
@@ -130,7 +133,9 @@ class VisitorService(CrudService[Visitor]):
         self.add_optins(session, visitor, optins, ctx)
         return visitor
 
-    def add_optins(self, session: Session, visitor: Visitor, optins: list[dict[str, Any]], ctx: WriteContext) -> None:
+    def add_optins(
+        self, session: Session, visitor: Visitor, optins: list[dict[str, Any]], ctx: WriteContext
+    ) -> None:
         for optin in optins:
             optin_service.create(session, {**optin, "visitor_id": visitor.visitor_id}, ctx)
 

@@ -1,0 +1,118 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL when VISITORHUB_TEST_DATABASE_URL says so),
+migrated once by Alembic, and one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from visitorhub.app import create_app
+from visitorhub.config import Settings
+from visitorhub.core import auth
+from visitorhub.core.db import make_engine, make_session_factory
+from visitorhub.migrations import upgrade
+
+TEST_DB_ENV = "VISITORHUB_TEST_DATABASE_URL"
+
+
+def _database_url(tmp_dir: Path) -> str:
+    url = os.environ.get(TEST_DB_ENV)
+    if url:
+        return url
+    return f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="visitorhub-test-") as tmp:
+        yield _database_url(Path(tmp))
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, allow_private_targets=True)
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One outer transaction per test, rolled back at the end: tests never see each other's rows."""
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    factory = make_session_factory(connection)
+    with factory() as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, connection: Connection) -> FastAPI:
+    return create_app(settings, bind=connection)
+
+
+@pytest.fixture
+def keys(connection: Connection) -> dict[str, str]:
+    """A plain-text key per scope."""
+    factory = make_session_factory(connection)
+    plain: dict[str, str] = {}
+    with factory() as session:
+        for scope in auth.SCOPES:
+            _row, plain[scope] = auth.create_key(session, f"test-{scope}", scope)
+        session.commit()
+    return plain
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def anon(app: FastAPI) -> Iterator[TestClient]:
+    """A client without credentials."""
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def client(app: FastAPI, keys: dict[str, str]) -> Iterator[TestClient]:
+    """A client with the admin key (admin covers write and read)."""
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(keys["admin"])) as client:
+        yield client
+
+
+@pytest.fixture
+def reader(app: FastAPI, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(keys["read"])) as client:
+        yield client
+
+
+@pytest.fixture
+def writer(app: FastAPI, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(keys["write"])) as client:
+        yield client

@@ -1,0 +1,76 @@
+"""Request bodies and records for tests: plain functions, overrides as keyword arguments."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+_counter = itertools.count(1)
+
+
+def visitor_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    body: dict[str, Any] = {
+        "lastName": "Smith",
+        "firstName": "John",
+        "email": f"visitor{n}@example.com",
+        "gender": "m",
+        "acquisitionPcCode": "FR-SC-123",
+        "countryCode": "FR",
+        "optins": [{"optinChannel": "sms", "optinType": "commercial", "isActive": True}],
+    }
+    body.update(overrides)
+    return body
+
+
+def partial_visitor_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    body: dict[str, Any] = {
+        "firstName": "Jane",
+        "email": f"partial{n}@example.com",
+        "countryCode": "FR",
+        "preferredCenter": "FR-SC-123",
+        "optins": [{"optinChannel": "email", "optinType": "center", "isActive": True}],
+    }
+    body.update(overrides)
+    return body
+
+
+def center_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    body: dict[str, Any] = {"pcCode": f"FR-SC-{n:03d}", "label": f"Centre {n}", "country": "FR", "isWestfield": True}
+    body.update(overrides)
+    return body
+
+
+def vehicle_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    body: dict[str, Any] = {"licensePlate": f"AB-{n:03d}-CD", "maker": "Renault", "licensePlateCountry": "FR"}
+    body.update(overrides)
+    return body
+
+
+def create_visitor(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/visitors", json=visitor_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def create_center(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/centers", json=center_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def create_vehicle(client: TestClient, visitor_id: str, **overrides: Any) -> dict[str, Any]:
+    response = client.post(f"/visitors/{visitor_id}/vehicles", json=vehicle_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def changes(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/changes", params={"limit": 500, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
