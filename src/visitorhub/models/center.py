@@ -15,7 +15,7 @@ class Center(TimestampMixin, Base):
     __tablename__ = "center"
 
     pc_code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200), index=True)
     country: Mapped[str] = mapped_column(String(2), index=True)
     is_westfield: Mapped[bool]
     center_id: Mapped[str | None] = mapped_column(String(100))

@@ -63,6 +63,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_center_country"), ["country"], unique=False)
         batch_op.create_index(batch_op.f("ix_center_creation_date"), ["creation_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_center_is_active"), ["is_active"], unique=False)
+        batch_op.create_index(batch_op.f("ix_center_label"), ["label"], unique=False)
         batch_op.create_index(batch_op.f("ix_center_update_date"), ["update_date"], unique=False)
 
     op.create_table(
@@ -347,6 +348,7 @@ def downgrade() -> None:
     with op.batch_alter_table("center", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_center_update_date"))
         batch_op.drop_index(batch_op.f("ix_center_is_active"))
+        batch_op.drop_index(batch_op.f("ix_center_label"))
         batch_op.drop_index(batch_op.f("ix_center_creation_date"))
         batch_op.drop_index(batch_op.f("ix_center_country"))
 
