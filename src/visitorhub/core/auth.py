@@ -12,7 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import unit_of_work, utcnow
+from visitorhub.core.db import utcnow
+from visitorhub.core.deps import DbSession
 from visitorhub.errors import Forbidden, NotFound, Unauthorized
 from visitorhub.models.apikey import ApiKey
 
@@ -64,16 +65,18 @@ def require(scope: str) -> Callable[..., Any]:
     """Dependency: a valid, unrevoked key whose scope covers `scope`."""
 
     def check(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+        request: Request,
+        session: DbSession,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
+        # The lookup runs in the request's own transaction (FastAPI shares the DbSession dependency).
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
-        with unit_of_work(request.app.state.read_sessions) as session:
-            key = session.scalar(select(ApiKey).where(ApiKey.digest == digest(credentials.credentials)))
-            if key is None or key.revoked_at is not None:
-                raise Unauthorized("Invalid or revoked API key.")
-            if not grants(key.scope, scope):
-                raise Forbidden(f"This operation needs the '{scope}' scope; the key has '{key.scope}'.")
-            request.state.api_key_name = key.name
+        key = session.scalar(select(ApiKey).where(ApiKey.digest == digest(credentials.credentials)))
+        if key is None or key.revoked_at is not None:
+            raise Unauthorized("Invalid or revoked API key.")
+        if not grants(key.scope, scope):
+            raise Forbidden(f"This operation needs the '{scope}' scope; the key has '{key.scope}'.")
+        request.state.api_key_name = key.name
 
     return check

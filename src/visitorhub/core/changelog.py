@@ -55,6 +55,8 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     _serialise_writers(session)
+    # Flush entries added by append() first, so that seq follows call order when both are mixed.
+    session.flush()
     now = utcnow()
     session.execute(
         insert(ChangeLogEntry),

@@ -17,7 +17,8 @@ class Visitor(TimestampMixin, Base):
         Index("uq_visitor_email_lower", func.lower("email"), unique=True),
         Index("ix_visitor_last_name_lower", func.lower("last_name")),
         Index("ix_visitor_first_name_lower", func.lower("first_name")),
-        Index("ix_visitor_country_code_acquisition_pc_code", "country_code", "acquisition_pc_code"),
+        # Serves countryCode, countryCode+acquisitionPcCode, and their default creationDate order.
+        Index("ix_visitor_country_pc_created", "country_code", "acquisition_pc_code", "creation_date"),
     )
 
     visitor_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -29,7 +30,7 @@ class Visitor(TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     mobile_locale: Mapped[str | None] = mapped_column(String(32))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    country_code: Mapped[str] = mapped_column(String(2), index=True)
+    country_code: Mapped[str] = mapped_column(String(2))
     address_city: Mapped[str | None] = mapped_column(String(200))
     address_street: Mapped[str | None] = mapped_column(String(400))
     address_state: Mapped[str | None] = mapped_column(String(200))

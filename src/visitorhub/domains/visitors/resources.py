@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import Select, and_, exists, func, or_, select
 
-from visitorhub.core.resource import Filter, Resource, at_least, equals
+from visitorhub.core.resource import Filter, Resource, at_least, equals, starts_with_ci
 from visitorhub.core.router import crud_routes
 from visitorhub.domains.centers.resources import VISITOR_PARENT
 from visitorhub.domains.enums import AccountType, CountryCode, ExternalType, QueryBy
@@ -20,13 +20,8 @@ from visitorhub.errors import BadRequest
 from visitorhub.models import ExternalId, Vehicle, Visitor, VisitorCenter
 
 
-def _like_prefix(value: str) -> str:
-    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
-
-
 def _starts_with(column: Any, value: str) -> Any:
-    return func.lower(column).like(_like_prefix(value), escape="\\")
+    return starts_with_ci(column, value)
 
 
 def search(stmt: Select[Any], query: Any) -> Select[Any]:

@@ -128,10 +128,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_visitor_acquisition_pc_code"), ["acquisition_pc_code"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_visitor_country_code"), ["country_code"], unique=False)
         batch_op.create_index(
-            "ix_visitor_country_code_acquisition_pc_code",
-            ["country_code", "acquisition_pc_code"],
+            "ix_visitor_country_pc_created",
+            ["country_code", "acquisition_pc_code", "creation_date"],
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_visitor_creation_date"), ["creation_date"], unique=False)
@@ -333,8 +332,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_visitor_last_visit_date"))
         batch_op.drop_index(batch_op.f("ix_visitor_last_name"))
         batch_op.drop_index(batch_op.f("ix_visitor_creation_date"))
-        batch_op.drop_index("ix_visitor_country_code_acquisition_pc_code")
-        batch_op.drop_index(batch_op.f("ix_visitor_country_code"))
+        batch_op.drop_index("ix_visitor_country_pc_created")
         batch_op.drop_index(batch_op.f("ix_visitor_acquisition_pc_code"))
         batch_op.drop_index(batch_op.f("ix_visitor_account_type"))
 
