@@ -70,3 +70,9 @@ def data_envelope(model: type[BaseModel]) -> type[BaseModel]:
 
 def list_envelope(model: type[BaseModel]) -> type[BaseModel]:
     return ListEnvelope[model]  # type: ignore[valid-type]
+
+
+def not_null(**kwargs: Any) -> Any:
+    """An optional field that may be left out but not sent as null: its default None is never validated,
+    while an explicit null fails the field's (non-optional) type."""
+    return Field(None, **kwargs)

@@ -7,28 +7,28 @@ from datetime import datetime
 
 from pydantic import Field
 
-from visitorhub.core.schemas import ApiModel
+from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.domains.enums import CountryCode, ParkingPartner, UrwAppId
 
 PcCode = str
 
 
 class CenterUpdate(ApiModel):
-    label: str | None = Field(None, min_length=1, max_length=200)
-    country: CountryCode | None = None
-    is_westfield: bool | None = None
-    center_id: str | None = Field(None, max_length=100)
-    center_code: int | None = None
-    has_worker: bool | None = None
-    has_multi_step: bool | None = None
-    is_active: bool | None = None
-    has_email_validation: bool | None = None
+    label: str = not_null(min_length=1, max_length=200)
+    country: CountryCode = not_null()
+    is_westfield: bool = not_null()
+    center_id: str = not_null(max_length=100)
+    center_code: int = not_null()
+    has_worker: bool = not_null()
+    has_multi_step: bool = not_null()
+    is_active: bool = not_null()
+    has_email_validation: bool = not_null()
     loyalty_start_date: datetime | None = None
-    has_basic_loyalty: bool | None = None
+    has_basic_loyalty: bool = not_null()
     parking_partner: ParkingPartner | None = None
     wallet_context_id: int | None = None
     urw_app_id: UrwAppId | None = None
-    has_registration: bool | None = None
+    has_registration: bool = not_null()
     has_loyalty: bool | None = None
 
 
@@ -75,9 +75,9 @@ class CenterRead(ApiModel):
 
 
 class VisitorCenterUpdate(ApiModel):
-    is_tlp: bool | None = None
-    is_favorite: bool | None = None
-    is_smartparker: bool | None = None
+    is_tlp: bool = not_null()
+    is_favorite: bool = not_null()
+    is_smartparker: bool = not_null()
     center_company_id: int | None = None
 
 

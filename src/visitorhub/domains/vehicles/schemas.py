@@ -7,33 +7,31 @@ from datetime import datetime
 
 from pydantic import Field
 
-from visitorhub.core.schemas import ApiModel
+from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.domains.enums import CountryCode
 
 
 class VehicleCreate(ApiModel):
     name: str | None = Field(None, max_length=200)
-    maker: str | None = Field(None, max_length=200)
-    color: str | None = Field(None, max_length=100)
-    model: str | None = Field(None, max_length=200)
+    maker: str = not_null(max_length=200)
+    color: str = not_null(max_length=100)
+    model: str = not_null(max_length=200)
     license_plate: str = Field(min_length=1, max_length=32)
-    license_plate_country: CountryCode | None = None
-    year_of_manufacture: int | None = Field(None, ge=1800, le=2500)
-    last_parking_session: datetime | None = None
+    license_plate_country: CountryCode = not_null()
+    year_of_manufacture: int = not_null(ge=1800, le=2500)
+    last_parking_session: datetime = not_null()
 
 
 class VehicleUpdate(ApiModel):
     name: str | None = Field(None, max_length=200)
-    maker: str | None = Field(None, max_length=200)
-    color: str | None = Field(None, max_length=100)
-    model: str | None = Field(None, max_length=200)
-    license_plate: str | None = Field(None, min_length=1, max_length=32)
-    license_plate_country: CountryCode | None = None
-    year_of_manufacture: int | None = Field(None, ge=1800, le=2500)
-    last_parking_session: datetime | None = None
-    vehicle_id: int | None = Field(
-        None, description="Must equal the path's vehicleId when given (ids never change)."
-    )
+    maker: str = not_null(max_length=200)
+    color: str = not_null(max_length=100)
+    model: str = not_null(max_length=200)
+    license_plate: str = not_null(min_length=1, max_length=32)
+    license_plate_country: CountryCode = not_null()
+    year_of_manufacture: int = not_null(ge=1800, le=2500)
+    last_parking_session: datetime = not_null()
+    vehicle_id: int = not_null(description="Must equal the path's vehicleId when given (ids never change).")
     deletion_date: datetime | None = Field(None, description="Set to soft-delete, null to restore.")
 
 

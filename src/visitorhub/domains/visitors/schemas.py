@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field
 
-from visitorhub.core.schemas import ApiModel
+from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.domains.centers.schemas import VisitorCenterRead
 from visitorhub.domains.enums import CountryCode, ExternalType, Gender, OptinChannel, OptinType
 from visitorhub.domains.vehicles.schemas import VehicleRead
@@ -91,11 +91,11 @@ class PartialVisitorCreate(_Contact):
 
 
 class VisitorUpdate(_Contact, _Address):
-    last_visit_date: datetime | None = None
-    last_name: str | None = Field(None, min_length=1, max_length=200)
-    first_name: str | None = Field(None, min_length=1, max_length=200)
-    email: EmailStr | None = None
-    gender: Gender | None = None
+    last_visit_date: datetime = not_null()
+    last_name: str = not_null(min_length=1, max_length=200)
+    first_name: str = not_null(min_length=1, max_length=200)
+    email: EmailStr = not_null()
+    gender: Gender = not_null()
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
     birth_year: int | None = None
@@ -141,8 +141,8 @@ class VisitorRead(ApiModel):
 
 class VisitorFlagsItem(ApiModel):
     visitor_id: uuid.UUID
-    email_invalid: bool | None = None
-    phone_invalid: bool | None = None
+    email_invalid: bool = not_null()
+    phone_invalid: bool = not_null()
 
 
 class VisitorFlagsRead(ApiModel):
