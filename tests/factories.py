@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 _counter = itertools.count(1)
 
@@ -40,7 +42,12 @@ def partial_visitor_body(**overrides: Any) -> dict[str, Any]:
 
 def center_body(**overrides: Any) -> dict[str, Any]:
     n = next(_counter)
-    body: dict[str, Any] = {"pcCode": f"FR-SC-{n:03d}", "label": f"Centre {n}", "country": "FR", "isWestfield": True}
+    body: dict[str, Any] = {
+        "pcCode": f"FR-SC-{n:03d}",
+        "label": f"Centre {n}",
+        "country": "FR",
+        "isWestfield": True,
+    }
     body.update(overrides)
     return body
 
@@ -74,3 +81,41 @@ def changes(client: TestClient, **params: Any) -> list[dict[str, Any]]:
     response = client.get("/changes", params={"limit": 500, **params})
     assert response.status_code == 200, response.text
     return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def external_id_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    body: dict[str, Any] = {"externalId": f"ext-{n:05d}", "pcCode": "FR-SC-123", "externalType": "designa"}
+    body.update(overrides)
+    return body
+
+
+def create_partial_visitor(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/visitors/partial", json=partial_visitor_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def create_external_id(client: TestClient, visitor_id: str, **overrides: Any) -> dict[str, Any]:
+    response = client.post(f"/visitors/{visitor_id}/external-ids", json=external_id_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def add_external_id(
+    session: Session, visitor_id: str, external_type: str, external_id: str, pc_code: str | None = None
+) -> None:
+    """Store an external id through the service, as a non-API entry point would: for types the seed's create
+    operation does not list (analytics, pas_barcode, fid_barcode). Committed, so the app's requests see it."""
+    from visitorhub.domains.visitors.service import external_id_service
+
+    external_id_service.create(
+        session,
+        {
+            "visitor_id": uuid.UUID(visitor_id),
+            "external_type": external_type,
+            "external_id": external_id,
+            "pc_code": pc_code,
+        },
+    )
+    session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from fastapi import APIRouter
 
 from visitorhub.domains.centers import resources as centers
@@ -10,7 +12,9 @@ from visitorhub.domains.visitors import resources as visitors
 from visitorhub.system import endpoints as system
 
 
+@cache
 def build_api_router() -> APIRouter:
+    """Built once per process: routes hold no state (they read app.state per request)."""
     router = APIRouter()
     router.include_router(system.router)
     router.include_router(visitors.build_router())
