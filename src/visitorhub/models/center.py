@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visitorhub.core.db import Base, BigIntId, TimestampMixin
+from visitorhub.models.visitor import Visitor
 
 
 class Center(TimestampMixin, Base):
@@ -39,6 +40,9 @@ class VisitorCenter(TimestampMixin, Base):
 
     visitor_center_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"))
+    # Declared so the unit of work inserts a new visitor before records that point to it (bulk imports
+    # flush both at once); never loaded.
+    visitor: Mapped[Visitor] = relationship(lazy="raise", viewonly=False)
     pc_code: Mapped[str] = mapped_column(String(64), index=True)
     favorite_date: Mapped[datetime | None]
     is_tlp: Mapped[bool | None]

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visitorhub.core.db import Base, BigIntId, TimestampMixin
+from visitorhub.models.visitor import Visitor
 
 
 class Vehicle(TimestampMixin, Base):
@@ -19,6 +20,9 @@ class Vehicle(TimestampMixin, Base):
     visitor_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True
     )
+    # Declared so the unit of work inserts a new visitor before records that point to it (bulk imports
+    # flush both at once); never loaded.
+    visitor: Mapped[Visitor] = relationship(lazy="raise", viewonly=False)
     name: Mapped[str | None] = mapped_column(String(200))
     maker: Mapped[str | None] = mapped_column(String(200))
     color: Mapped[str | None] = mapped_column(String(100))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visitorhub.core.db import Base, BigIntId, TimestampMixin
 
@@ -63,6 +63,9 @@ class Optin(TimestampMixin, Base):
     visitor_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True
     )
+    # Declared so the unit of work inserts a new visitor before records that point to it (bulk imports
+    # flush both at once); never loaded.
+    visitor: Mapped[Visitor] = relationship(lazy="raise", viewonly=False)
     client_id: Mapped[str | None] = mapped_column(String(200))
     send_id: Mapped[str | None] = mapped_column(String(200))
     optin_channel: Mapped[str] = mapped_column(String(16))
@@ -99,6 +102,9 @@ class ExternalId(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"))
+    # Declared so the unit of work inserts a new visitor before records that point to it (bulk imports
+    # flush both at once); never loaded.
+    visitor: Mapped[Visitor] = relationship(lazy="raise", viewonly=False)
     external_type: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(200))
     pc_code: Mapped[str | None] = mapped_column(String(64), index=True)

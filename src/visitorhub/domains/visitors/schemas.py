@@ -62,7 +62,9 @@ class _Address(ApiModel):
     billing_country_code: CountryCode | None = None
 
 
-class VisitorCreate(_Contact, _Address):
+class VisitorFields(_Contact, _Address):
+    """A full visitor's own fields: what a registration or an import sets."""
+
     last_visit_date: datetime | None = None
     last_name: str = Name
     first_name: str = Name
@@ -77,6 +79,9 @@ class VisitorCreate(_Contact, _Address):
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
     birth_year: int | None = None
+
+
+class VisitorCreate(VisitorFields):
     optins: list[OptinCreate]
 
 

@@ -83,6 +83,9 @@ class VisitorService(CrudService[Visitor]):
             raise Conflict(
                 f"A visitor with email {values['email']} already exists.", field="email", code="duplicate"
             )
+        values.setdefault("account_type", AccountType.full.value)
+        if values["account_type"] == AccountType.full.value:
+            values.setdefault("registration_date", utcnow())
         values.setdefault("visitor_id", uuid.uuid4())
         values.setdefault("barcode", self.new_barcode(session))
         values.setdefault("origin_type", ORIGIN_TYPE_API)
@@ -116,7 +119,6 @@ class VisitorService(CrudService[Visitor]):
             self.update(session, existing, changes, ctx)
             visitor = existing
         else:
-            values.update(account_type=AccountType.full.value, registration_date=utcnow())
             visitor = self.create(session, values, ctx)
         self.add_optins(session, visitor, optins, ctx)
         return visitor

@@ -1,0 +1,1 @@
+"""Integration engines: templates (import/export), streams, channels, connectors."""

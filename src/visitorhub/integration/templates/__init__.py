@@ -1,0 +1,1 @@
+"""Declarative import/export mappings between an outside data model and visitorhub entities."""
