@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from visitorhub.domains.centers import resources as centers
 from visitorhub.domains.vehicles import resources as vehicles
 from visitorhub.domains.visitors import resources as visitors
+from visitorhub.integration.templates import endpoints as templates
 from visitorhub.system import endpoints as system
 
 
@@ -20,4 +21,5 @@ def build_api_router() -> APIRouter:
     router.include_router(visitors.build_router())
     router.include_router(vehicles.router)
     router.include_router(centers.router)
+    router.include_router(templates.router)
     return router

@@ -1,4 +1,4 @@
-"""The visitorhub command line: serve, db, keys, version."""
+"""The visitorhub command line: serve, db, keys, templates, import, export, version."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from visitorhub import __version__
+from visitorhub.cli import templates
 from visitorhub.config import Settings, get_settings
 from visitorhub.core import auth
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (shown once, stored hashed).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+templates.register(app)
 err = Console(stderr=True)
 
 

@@ -3,7 +3,18 @@
 from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.integration import IntegrationTemplate
 from visitorhub.models.vehicle import Vehicle
 from visitorhub.models.visitor import ExternalId, Optin, Visitor
 
-__all__ = ["ApiKey", "Center", "ChangeLogEntry", "ExternalId", "Optin", "Vehicle", "Visitor", "VisitorCenter"]
+__all__ = [
+    "ApiKey",
+    "Center",
+    "ChangeLogEntry",
+    "ExternalId",
+    "IntegrationTemplate",
+    "Optin",
+    "Vehicle",
+    "Visitor",
+    "VisitorCenter",
+]

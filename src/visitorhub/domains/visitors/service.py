@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from visitorhub.core.db import utcnow
@@ -67,19 +70,85 @@ class ExternalIdService(CrudService[ExternalId]):
         ).first()
 
 
+_BATCH_KEY = "visitorhub.visitor_batch"
+_IN_LIST = 500  # values per IN (...) list: well under every backend's parameter limit
+
+
+@dataclass
+class _Preloaded:
+    """What VisitorService.batch looked up for a batch of creations (valid until the next flush)."""
+
+    emails_checked: set[str] = field(default_factory=set)  # lower-cased e-mails looked up
+    emails_taken: set[str] = field(default_factory=set)  # those of them some visitor already has
+    barcodes: list[str] = field(default_factory=list)  # distinct codes no visitor has
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_preloaded(session: Session, _flush_context: Any) -> None:
+    """A flush may add visitors: preloaded answers no longer hold, prepare_create queries again."""
+    session.info.pop(_BATCH_KEY, None)
+
+
+def _random_barcode() -> str:
+    return f"{secrets.randbelow(10**13):013d}"
+
+
 class VisitorService(CrudService[Visitor]):
     def find_by_email(self, session: Session, email: str) -> Visitor | None:
         return session.scalars(select(Visitor).where(func.lower(Visitor.email) == email.lower())).first()
 
+    def email_taken(self, session: Session, email: str) -> bool:
+        preloaded: _Preloaded | None = session.info.get(_BATCH_KEY)
+        lowered = email.lower()
+        if preloaded is not None and lowered in preloaded.emails_checked:
+            return lowered in preloaded.emails_taken
+        return self.find_by_email(session, email) is not None
+
     def new_barcode(self, session: Session) -> str:
         """A unique 13-digit barcode (checked, since random codes can collide at millions of visitors)."""
+        preloaded: _Preloaded | None = session.info.get(_BATCH_KEY)
+        if preloaded is not None and preloaded.barcodes:
+            return preloaded.barcodes.pop()
         while True:
-            code = f"{secrets.randbelow(10**13):013d}"
+            code = _random_barcode()
             if session.scalar(select(Visitor.visitor_id).where(Visitor.barcode == code)) is None:
                 return code
 
+    @contextmanager
+    def batch(self, session: Session, candidates: Sequence[dict[str, Any]]) -> Iterator[None]:
+        """The e-mail check and the barcode check of prepare_create, for a whole batch: one query per 500
+        candidates each, instead of two queries per visitor. Same conditions as the per-visitor queries;
+        skipped when the session autoflushes (those queries would then also see pending visitors)."""
+        if session.autoflush or not candidates:
+            yield
+            return
+        preloaded = _Preloaded()
+        emails = sorted({v["email"].lower() for v in candidates if isinstance(v.get("email"), str)})
+        lowered = func.lower(Visitor.email)
+        for start in range(0, len(emails), _IN_LIST):
+            part = emails[start : start + _IN_LIST]
+            preloaded.emails_taken.update(session.scalars(select(lowered).where(lowered.in_(part))))
+            preloaded.emails_checked.update(part)
+        codes: set[str] = set()
+        while len(codes) < len(candidates):
+            codes.add(_random_barcode())
+        code_list = list(codes)
+        for start in range(0, len(code_list), _IN_LIST):
+            part = code_list[start : start + _IN_LIST]
+            codes.difference_update(session.scalars(select(Visitor.barcode).where(Visitor.barcode.in_(part))))
+        preloaded.barcodes = list(codes)
+        previous = session.info.get(_BATCH_KEY)
+        session.info[_BATCH_KEY] = preloaded
+        try:
+            yield
+        finally:
+            if previous is None:
+                session.info.pop(_BATCH_KEY, None)
+            else:
+                session.info[_BATCH_KEY] = previous
+
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        if self.find_by_email(session, values["email"]) is not None:
+        if self.email_taken(session, values["email"]):
             raise Conflict(
                 f"A visitor with email {values['email']} already exists.", field="email", code="duplicate"
             )

@@ -9,6 +9,7 @@ own savepoint, so a row is still applied entirely or not at all.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,14 +17,20 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.service import WriteContext
+from visitorhub.core.service import CrudService, WriteContext
 from visitorhub.errors import AppError
-from visitorhub.integration.templates.entities import ENTITIES, TemplateEntity, partial_model
+from visitorhub.integration.templates.entities import (
+    ENTITIES,
+    TemplateEntity,
+    parent_id_type,
+    partial_model,
+    split_defaults,
+)
 from visitorhub.integration.templates.spec import Template
 from visitorhub.integration.templates.transforms import Pipeline, TransformFailed, get_path
 
@@ -95,6 +102,15 @@ class _EntityPlan:
     parent_attr: str | None
     required: set[str]
     create_defaults: dict[str, Any]
+    # Attributes whose key values match case-insensitively (TemplateEntity.match_lower).
+    folded: frozenset[str] = frozenset()
+
+    def fold(self, attr: str, value: Any) -> Any:
+        return value.lower() if attr in self.folded and isinstance(value, str) else value
+
+    def column(self, attr: str) -> Any:
+        column = getattr(self.entity.service.model, attr)
+        return func.lower(column) if attr in self.folded else column
 
     def source_of(self, attr: str) -> str:
         for f in self.fields:
@@ -123,9 +139,14 @@ def compile_template(template: Template) -> list[_EntityPlan]:
             (i for i, p in enumerate(plans) if entity.parent and p.entity.name == entity.parent), None
         )
         defaults = {}
-        if emap.defaults:
-            validated = partial_model(entity).model_validate(emap.defaults)
+        own_defaults, parent_default = split_defaults(entity, emap.defaults)
+        if own_defaults:
+            validated = partial_model(entity).model_validate(own_defaults)
             defaults = validated.model_dump(exclude_unset=True)
+        if parent_default is not None and entity.parent_field:
+            defaults[entity.attribute(entity.parent_field)] = parent_id_type(entity).validate_python(
+                parent_default
+            )
         create_fields = entity.create.model_fields
         plans.append(
             _EntityPlan(
@@ -144,13 +165,18 @@ def compile_template(template: Template) -> list[_EntityPlan]:
                     for name, info in create_fields.items()
                     if not info.is_required()
                 },
+                folded=frozenset(entity.attribute(name) for name in entity.match_lower),
             )
         )
     return plans
 
 
-def _extract(plan: _EntityPlan, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The row's values for one entity (attribute names, validated types); absent and empty cells skipped."""
+def _extract(plan: _EntityPlan, row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's values for one entity (attribute names, validated types); absent and empty cells skipped.
+
+    None when the entity hangs from another entity of the row and none of its mapped cells has a value:
+    a visitor row without a vehicle touches no vehicle (defaults alone do not make one).
+    """
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for f in plan.fields:
@@ -164,6 +190,8 @@ def _extract(plan: _EntityPlan, row: Mapping[str, Any]) -> dict[str, Any]:
             continue
         raw[f.api_field] = value
         sources[f.api_field] = f.source
+    if not raw and plan.fields and plan.parent_index is not None:
+        return None
     parent_field = plan.entity.parent_field
     parent_value = raw.pop(parent_field) if parent_field and parent_field in raw else None
     try:
@@ -175,10 +203,19 @@ def _extract(plan: _EntityPlan, row: Mapping[str, Any]) -> dict[str, Any]:
         raise RowError(
             plan.entity.name, where, f"{where}: {err['msg']} (got {raw.get(api_field or '')!r})"
         ) from None
-    for attr, value in plan.defaults.items():
-        values.setdefault(attr, value)
+    # Defaults fill a new record's gaps; on an existing record only key defaults count (for matching),
+    # so a default never overwrites stored data.
+    for attr in [*plan.key_attrs, plan.parent_attr]:
+        if attr in plan.defaults:
+            values.setdefault(attr, plan.defaults[attr])
     if parent_value is not None and plan.parent_attr:
-        values[plan.parent_attr] = parent_value
+        try:
+            values[plan.parent_attr] = parent_id_type(plan.entity).validate_python(parent_value)
+        except ValidationError:
+            where = sources[plan.entity.parent_field or ""]
+            raise RowError(
+                plan.entity.name, where, f"{where}: {parent_value!r} is not a valid {plan.entity.parent} id"
+            ) from None
     return values
 
 
@@ -200,7 +237,7 @@ class _Importer:
     def _key(self, plan: _EntityPlan, values: Mapping[str, Any], parent_id: Any) -> tuple[Any, ...] | None:
         if not plan.key_attrs:
             return None
-        key = tuple(values.get(attr) for attr in plan.key_attrs)
+        key = tuple(plan.fold(attr, values.get(attr)) for attr in plan.key_attrs)
         if any(part is None for part in key):
             missing = [plan.source_of(a) for a, v in zip(plan.key_attrs, key, strict=True) if v is None]
             raise RowError(plan.entity.name, missing[0], f"{', '.join(missing)}: key value missing")
@@ -213,7 +250,7 @@ class _Importer:
             return found
         model = plan.entity.service.model
         attrs = ([plan.parent_attr] if plan.parent_attr else []) + plan.key_attrs
-        columns = [getattr(model, a) for a in attrs]
+        columns = [plan.column(a) for a in attrs]
         key_list = list(keys)
         for start in range(0, len(key_list), 500):
             part = key_list[start : start + 500]
@@ -223,11 +260,11 @@ class _Importer:
             else:
                 stmt = select(model).where(tuple_(*columns).in_(part))
             for obj in self.session.scalars(stmt):
-                found.setdefault(tuple(getattr(obj, a) for a in attrs), obj)
+                found.setdefault(tuple(plan.fold(a, getattr(obj, a)) for a in attrs), obj)
         return found
 
     def _existing(
-        self, extracted: list[tuple[int, list[dict[str, Any]] | RowError]]
+        self, extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]]
     ) -> dict[int, dict[tuple[Any, ...], Any]]:
         """Existing records a chunk may match: one query per entity, whatever the chunk size.
 
@@ -242,10 +279,11 @@ class _Importer:
             if plan.parent_index is None:
                 keys = set()
                 for _index, values in extracted:
-                    if isinstance(values, list):
-                        parent_id = values[i].get(plan.parent_attr) if plan.parent_attr else None
+                    own = values[i] if isinstance(values, list) else None
+                    if own is not None:
+                        parent_id = own.get(plan.parent_attr) if plan.parent_attr else None
                         try:
-                            key = self._key(plan, values[i], parent_id)
+                            key = self._key(plan, own, parent_id)
                         except RowError:
                             continue
                         if key is not None:
@@ -266,7 +304,7 @@ class _Importer:
         for start in range(0, len(parent_ids), 500):
             stmt = select(model).where(parent_col.in_(parent_ids[start : start + 500]))
             for obj in self.session.scalars(stmt):
-                found.setdefault(tuple(getattr(obj, a) for a in attrs), obj)
+                found.setdefault(tuple(plan.fold(a, getattr(obj, a)) for a in attrs), obj)
         return found
 
     # One chunk ---------------------------------------------------------------------------------------
@@ -312,7 +350,7 @@ class _Importer:
     def _rows(
         self, chunk: list[tuple[int, Mapping[str, Any]]], outcome: _ChunkOutcome, per_row: bool
     ) -> bool:
-        extracted: list[tuple[int, list[dict[str, Any]] | RowError]] = []
+        extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]] = []
         for index, row in chunk:
             try:
                 extracted.append((index, [_extract(plan, row) for plan in self.plans]))
@@ -320,34 +358,64 @@ class _Importer:
                 extracted.append((index, exc))
         existing = self._existing(extracted)
         pending: dict[int, dict[tuple[Any, ...], _Operation]] = {i: {} for i in range(len(self.plans))}
-        for index, values in extracted:
-            savepoint = self.session.begin_nested() if per_row else None
-            try:
-                if isinstance(values, RowError):
-                    raise values
-                ops = self._plan_row(values, existing, pending)
-                for op in ops:
-                    op.apply(self.session)
-                if savepoint is not None:
-                    row_outcome = _ChunkOutcome()
-                    row_outcome.rows.append((index, ops))
-                    self._flush_and_log(row_outcome)
-                    savepoint.commit()
-                    outcome.rows.extend(row_outcome.rows)
-                    outcome.logged = True
-                else:
-                    outcome.rows.append((index, ops))
-            except (RowError, IntegrityError) as exc:
-                if savepoint is not None:
-                    savepoint.rollback()
-                outcome.failures.append((index, _as_row_error(exc, self.plans)))
-                if self.options.stop_on_error:
-                    return True
+        with contextlib.ExitStack() as batches:
+            if not per_row:  # per row, each row is flushed before the next one is planned
+                self._enter_batches(batches, extracted, existing)
+            for index, values in extracted:
+                savepoint = self.session.begin_nested() if per_row else None
+                try:
+                    if isinstance(values, RowError):
+                        raise values
+                    ops = self._plan_row(values, existing, pending)
+                    for op in ops:
+                        op.apply(self.session)
+                    if savepoint is not None:
+                        row_outcome = _ChunkOutcome()
+                        row_outcome.rows.append((index, ops))
+                        self._flush_and_log(row_outcome)
+                        savepoint.commit()
+                        outcome.rows.extend(row_outcome.rows)
+                        outcome.logged = True
+                    else:
+                        outcome.rows.append((index, ops))
+                except (RowError, IntegrityError) as exc:
+                    if savepoint is not None:
+                        savepoint.rollback()
+                    outcome.failures.append((index, _as_row_error(exc, self.plans)))
+                    if self.options.stop_on_error:
+                        return True
         return False
+
+    def _enter_batches(
+        self,
+        stack: contextlib.ExitStack,
+        extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]],
+        existing: dict[int, dict[tuple[Any, ...], Any]],
+    ) -> None:
+        """Let each service look up, once for the chunk, what its create checks would look up per record
+        (CrudService.batch), for the rows that may create one (those whose key matched nothing)."""
+        for i, plan in enumerate(self.plans):
+            if not plan.insert:
+                continue
+            candidates: list[dict[str, Any]] = []
+            for _index, values in extracted:
+                own = values[i] if isinstance(values, list) else None
+                if own is None:
+                    continue
+                if plan.parent_index is None and plan.key_attrs:
+                    try:
+                        key = self._key(plan, own, own.get(plan.parent_attr) if plan.parent_attr else None)
+                    except RowError:
+                        continue
+                    if key in existing[i]:
+                        continue
+                candidates.append(own)
+            if candidates:
+                stack.enter_context(plan.entity.service.batch(self.session, candidates))
 
     def _plan_row(
         self,
-        row_values: list[dict[str, Any]],
+        row_values: list[dict[str, Any] | None],
         existing: dict[int, dict[tuple[Any, ...], Any]],
         pending: dict[int, dict[tuple[Any, ...], _Operation]],
     ) -> list[_Operation]:
@@ -355,12 +423,23 @@ class _Importer:
         resolved: list[Any] = []
         registrations: list[tuple[int, tuple[Any, ...], Any]] = []
         for i, plan in enumerate(self.plans):
-            values = dict(row_values[i])
+            given = row_values[i]
+            if given is None:
+                resolved.append(None)  # the row has no values for this entity: nothing to do
+                continue
+            values = dict(given)
             service = plan.entity.service
             parent_id = None
             if plan.parent_attr:
                 if plan.parent_index is not None:
                     parent = resolved[plan.parent_index]
+                    if parent is None:
+                        parent_name = self.plans[plan.parent_index].entity.name
+                        raise RowError(
+                            plan.entity.name,
+                            None,
+                            f"the row has {plan.entity.name} values but no {parent_name}",
+                        )
                     parent_id = parent.obj_id if isinstance(parent, _Operation) else None
                     values[plan.parent_attr] = parent_id
                 else:
@@ -381,6 +460,7 @@ class _Importer:
                         diff = {}
                     op = _Operation(plan, "update" if diff else "unchanged", match, diff, key)
                 elif plan.insert:
+                    values = {**{k: v for k, v in plan.defaults.items() if k not in values}, **values}
                     missing = [a for a in plan.required if a not in values]
                     if missing:
                         source = plan.source_of(missing[0])
@@ -419,6 +499,13 @@ class _Importer:
     def _flush_and_log(self, outcome: _ChunkOutcome) -> None:
         if outcome.logged:
             return
+        inserted: dict[str, CrudService[Any]] = {}
+        for _index, ops in outcome.rows:
+            for op in ops:
+                if op.operation == "insert":
+                    inserted.setdefault(op.plan.entity.name, op.plan.entity.service)
+        for service in inserted.values():
+            service.assign_ids(self.session)  # one executemany per entity on SQLite too
         self.session.flush()
         entries = []
         for _index, ops in outcome.rows:
@@ -529,7 +616,8 @@ def _as_row_error(exc: Exception, plans: list[_EntityPlan]) -> RowError:
     return RowError(
         plans[0].entity.name,
         None,
-        "the row conflicts with an existing record (a unique value is already used)",
+        "the row conflicts with existing data (a value that must be unique is already used, "
+        "or a referenced record does not exist)",
     )
 
 
@@ -563,9 +651,16 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
 
 
+class InvalidCursor(ValueError):
+    """A cursor this engine did not hand out (or one of another template's root entity)."""
+
+
 def decode_cursor(cursor: str) -> str:
     padded = cursor + "=" * (-len(cursor) % 4)
-    return base64.urlsafe_b64decode(padded.encode()).decode()
+    try:
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise InvalidCursor(f"'{cursor}' is not a cursor returned by a previous page") from None
 
 
 def _set_path(out: dict[str, Any], path: str, value: Any) -> None:
@@ -603,7 +698,10 @@ def export_page(
     if cursor:
         after = decode_cursor(cursor)
         python_type = pk.type.python_type
-        stmt = stmt.where(pk > python_type(after))
+        try:
+            stmt = stmt.where(pk > python_type(after))
+        except (ValueError, TypeError):
+            raise InvalidCursor(f"'{cursor}' is not a cursor returned by a previous page") from None
     roots = list(session.scalars(stmt.order_by(pk).limit(limit)))
     ids = [getattr(r, pk_name) for r in roots]
     children: list[dict[Any, list[dict[str, Any]]]] = []

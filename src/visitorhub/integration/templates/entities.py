@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Optional
 
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from visitorhub.core.schemas import ApiModel
@@ -34,6 +34,8 @@ class TemplateEntity:
     parent_field: str | None = None
     # API fields that are only set by the server: readable in exports, never written by imports.
     read_only: frozenset[str] = field(default_factory=frozenset)
+    # Key fields matched case-insensitively, as their unique index is (visitor e-mail: lower(email)).
+    match_lower: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def read(self) -> type[ApiModel]:
@@ -58,7 +60,7 @@ class TemplateEntity:
 ENTITIES: dict[str, TemplateEntity] = {
     entity.name: entity
     for entity in (
-        TemplateEntity("Visitor", visitor_service, VisitorFields),
+        TemplateEntity("Visitor", visitor_service, VisitorFields, match_lower=frozenset({"email"})),
         TemplateEntity("Vehicle", vehicle_service, VehicleCreate, parent="Visitor", parent_field="visitorId"),
         TemplateEntity(
             "ExternalId", external_id_service, ExternalIdCreate, parent="Visitor", parent_field="visitorId"
@@ -84,6 +86,20 @@ def partial_model(entity: TemplateEntity) -> type[BaseModel]:
         copy = FieldInfo.merge_field_infos(info, default=None)
         fields[name] = (Optional[info.annotation], copy)  # noqa: UP045 (annotation is a runtime object)
     return create_model(f"{entity.name}Partial", __base__=ApiModel, **fields)
+
+
+@cache
+def parent_id_type(entity: TemplateEntity) -> TypeAdapter[Any]:
+    """The type of the field that holds the parent's id (a UUID for visitorId), to convert a given value."""
+    attr = entity.attribute(entity.parent_field or "")
+    annotation: Any = entity.read.model_fields[attr].annotation
+    return TypeAdapter(annotation)
+
+
+def split_defaults(entity: TemplateEntity, defaults: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """(the entity's own defaults, the default parent id or None): the parent id is no create field."""
+    own = {k: v for k, v in defaults.items() if k != entity.parent_field}
+    return own, defaults.get(entity.parent_field or "")
 
 
 def validate_template(template: Template) -> Template:
@@ -151,10 +167,18 @@ def _check_defaults(entity: TemplateEntity, defaults: dict[str, Any], where: str
             raise TemplateError(
                 f"{where}.defaults.{name}", f"'{name}' is not a writable field of {entity.name}"
             )
-    if not defaults:
+    own, parent_id = split_defaults(entity, defaults)
+    if parent_id is not None:
+        try:
+            parent_id_type(entity).validate_python(parent_id)
+        except ValidationError as exc:
+            raise TemplateError(
+                f"{where}.defaults.{entity.parent_field}", f"wrong default: {exc.errors()[0]['msg']}"
+            ) from None
+    if not own:
         return
     try:
-        partial_model(entity).model_validate(defaults)
+        partial_model(entity).model_validate(own)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"

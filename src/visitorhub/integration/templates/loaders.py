@@ -18,6 +18,21 @@ Format = Literal["json", "yaml", "xml"]
 _TRUE = {"true": True, "false": False}
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.safe_load without aliases: a template has no use for them, and nested aliases expand
+    exponentially (YAML's "billion laughs") once the template is stored or shown as JSON."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in a template",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+            )
+        return super().compose_node(parent, index)
+
+
 def format_of(name_or_type: str) -> Format:
     """The format for a file name (by extension) or a Content-Type."""
     lowered = name_or_type.lower()
@@ -39,16 +54,23 @@ def load_template(text: str, fmt: Format, name: str | None = None) -> Template:
         template = Template.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        element = ".".join(str(part) for part in err["loc"]) or "template"
-        raise TemplateError(element, err["msg"]) from None
+        raise TemplateError(_element(err["loc"]), err["msg"]) from None
     return validate_template(template)
+
+
+def _element(loc: tuple[int | str, ...]) -> str:
+    """("entities", 0, "fields", 1, "source") -> "entities[0].fields[1].source", as validate_template names it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "template"
 
 
 def _parse(text: str, fmt: Format, name: str | None) -> dict[str, Any]:
     if fmt == "xml":
         return _from_xml(text, name)
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        data = json.loads(text) if fmt == "json" else yaml.load(text, Loader=_NoAliasLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise TemplateError("template", f"not valid {fmt.upper()}: {exc}") from None
     if not isinstance(data, dict):

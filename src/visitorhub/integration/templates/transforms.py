@@ -5,7 +5,7 @@
 | trim | - | strip surrounding whitespace |
 | lower / upper | - | change case |
 | date | format (strftime/strptime, e.g. "%d/%m/%Y"; "yyyyMMddHHmmss" style is not accepted) | parse a text into a date-time / format a date-time as text |
-| map | table (object), default (optional; without it an unknown value is an error) | replace a value by its entry in the table |
+| map | table (object), default (optional; without it an unknown value is an error) | replace a value by its entry in the table; an empty value stays empty unless the table has "" |
 | concat | with (list of other outside names or, on export, API fields), separator (default " ") | join the value and the others, skipping empty ones |
 | split | separator (default " "), index (default 0) | keep one part of the value (index may be negative: -1 = last) |
 """
@@ -97,6 +97,8 @@ def _map(value: Any, args: MapArgs, _context: Mapping[str, Any], _export: bool) 
     key = "" if value is None else str(value)
     if key in args.table:
         return args.table[key]
+    if key == "":
+        return None  # no value is not an unknown value: the field stays empty (an entity default may apply)
     if args.has_default:
         return args.default
     raise TransformFailed(f"'{value}' is not one of {', '.join(args.table)}")

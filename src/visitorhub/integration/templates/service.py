@@ -1,0 +1,172 @@
+"""The template store: templates saved through the API or the CLI, plus the built-in ones (read-only)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from visitorhub.core.db import utcnow
+from visitorhub.errors import BadRequest, Conflict, NotFound
+from visitorhub.integration.templates.builtin import builtin_templates
+from visitorhub.integration.templates.entities import validate_template
+from visitorhub.integration.templates.loaders import Format, dump_template, load_template
+from visitorhub.integration.templates.spec import Template, TemplateError
+from visitorhub.models.integration import IntegrationTemplate
+
+log = logging.getLogger("visitorhub.templates")
+
+# `GET /integration/templates` is the list, so no export template may be called that.
+RESERVED_NAMES = frozenset({"templates"})
+
+
+@dataclass(frozen=True)
+class StoredTemplate:
+    """A template with where it comes from: the text its author sent, or a built-in file."""
+
+    template: Template
+    source: str
+    format: str
+    creation_date: datetime | None = None
+    update_date: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.template.name
+
+    def summary(self) -> dict[str, Any]:
+        """name, direction, description, builtin, entities: an item of the list."""
+        return self.template.model_dump(mode="json")
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "format": self.format,
+            "source": self.source,
+            "creationDate": _iso(self.creation_date),
+            "updateDate": _iso(self.update_date),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _builtin(template: Template) -> StoredTemplate:
+    text = yaml.safe_dump(dump_template(template), sort_keys=False, allow_unicode=True)
+    return StoredTemplate(template, text, "yaml")
+
+
+def _from_row(row: IntegrationTemplate) -> StoredTemplate:
+    template = Template.model_validate(row.spec)
+    return StoredTemplate(template, row.source, row.source_format, row.creation_date, row.update_date)
+
+
+def invalid_template(exc: TemplateError) -> BadRequest:
+    """The API error for a template that does not validate: `field` is the element at fault."""
+    return BadRequest(str(exc), field=exc.element, code="invalid_template")
+
+
+def list_templates(session: Session) -> list[StoredTemplate]:
+    """Built-in and saved templates, by name. A built-in shadows a saved template of the same name (one
+    saved before a release that ships a built-in with that name)."""
+    found: dict[str, StoredTemplate] = {}
+    for row in session.scalars(select(IntegrationTemplate).order_by(IntegrationTemplate.name)):
+        found[row.name] = _from_row(row)
+    for name, template in builtin_templates().items():
+        if name in found:
+            log.warning("templates.shadowed name=%s: the built-in template wins over the saved one", name)
+        found[name] = _builtin(template)
+    return [found[name] for name in sorted(found)]
+
+
+def get_template(session: Session, name: str, field: str = "name") -> StoredTemplate:
+    """A built-in or saved template; NotFound names `field` (the path parameter that held the name)."""
+    builtin = builtin_templates().get(name)
+    if builtin is not None:
+        return _builtin(builtin)
+    row = session.get(IntegrationTemplate, name)
+    if row is None:
+        raise NotFound(f"Template '{name}' does not exist.", field=field)
+    return _from_row(row)
+
+
+def resolve(session: Session, name: str) -> Template:
+    """The template to run, validated again: entities may have changed since it was saved."""
+    stored = get_template(session, name, field="template")
+    if stored.template.builtin:
+        return stored.template
+    try:
+        return validate_template(stored.template)
+    except TemplateError as exc:
+        raise Conflict(
+            f"Template '{name}' no longer matches the entities ({exc}); save a corrected version.",
+            field=exc.element,
+            code="stale_template",
+        ) from None
+
+
+def put_template(session: Session, name: str, text: str, fmt: Format) -> tuple[StoredTemplate, bool]:
+    """Validate and save `text` under `name`; (the template, True when it was created)."""
+    if name in builtin_templates():
+        raise Conflict(f"Template '{name}' is built in and read-only; save yours under another name.")
+    if name in RESERVED_NAMES:
+        raise BadRequest(f"'{name}' is a reserved name; choose another.", field="name", code="reserved")
+    try:
+        template = load_template(text, fmt, name)
+    except TemplateError as exc:
+        raise invalid_template(exc) from None
+    row = session.get(IntegrationTemplate, name)
+    created = row is None
+    now = utcnow()
+    if row is None:
+        row = IntegrationTemplate(name=name, creation_date=now)
+        session.add(row)
+    row.direction = template.direction
+    row.description = template.description
+    row.spec = dump_template(template)
+    row.source = text
+    row.source_format = fmt
+    row.update_date = now
+    session.flush()
+    return _from_row(row), created
+
+
+def delete_template(session: Session, name: str) -> None:
+    if name in builtin_templates():
+        raise Conflict(f"Template '{name}' is built in and cannot be deleted.")
+    row = session.get(IntegrationTemplate, name)
+    if row is None:
+        raise NotFound(f"Template '{name}' does not exist.", field="name")
+    session.delete(row)
+    session.flush()
+
+
+_OFFSET_AFTER_SPACE = re.compile(r"T.* (\d{2}:?\d{2})$")
+
+
+def parse_since(value: str) -> datetime:
+    """`yyyyMMddHHmmss` (the seed's form) or ISO 8601, as UTC when no offset is given.
+
+    A `+` left unencoded in a query string arrives as a space ("...T10:00:00 02:00"): read it as `+`.
+    """
+    text = value.strip()
+    try:
+        if len(text) == 14 and text.isdigit():
+            parsed = datetime.strptime(text, "%Y%m%d%H%M%S")
+        else:
+            match = _OFFSET_AFTER_SPACE.search(text)
+            if match:
+                text = f"{text[: match.start(1) - 1]}+{match.group(1)}"
+            parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not a date: use yyyyMMddHHmmss (20181231045803) or ISO 8601 (2018-12-31T04:58:03Z)"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

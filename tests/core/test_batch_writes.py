@@ -1,0 +1,184 @@
+"""The batch helpers of the write path (used by template imports) give the same results as the per-record path:
+VisitorService.batch, CrudService.assign_ids, the fast paths of apply_create and represent."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from visitorhub.core.service import WriteContext
+from visitorhub.domains.vehicles.service import vehicle_service
+from visitorhub.domains.visitors.service import visitor_service
+from visitorhub.errors import Conflict
+from visitorhub.models import Vehicle, Visitor
+
+_n = itertools.count(1)
+
+
+def _visitor_values(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "email": f"batch{next(_n)}@example.com",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "gender": "f",
+        "country_code": "FR",
+        "acquisition_pc_code": "FR-SC-101",
+    }
+    values.update(overrides)
+    return values
+
+
+def _visitor(session: Session, **overrides: Any) -> Visitor:
+    return visitor_service.create(session, _visitor_values(**overrides), WriteContext())
+
+
+class _Statements:
+    def __init__(self, session: Session) -> None:
+        self.count = 0
+        event.listen(session.get_bind(), "before_cursor_execute", self._seen)
+        self.session = session
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        event.remove(self.session.get_bind(), "before_cursor_execute", self._seen)
+
+
+class TestVisitorBatch:
+    def test_answers_the_email_check_like_the_per_visitor_query(self, session: Session) -> None:
+        taken = _visitor(session, email="Mixed.Case@Example.com")
+        free = _visitor_values()
+        with visitor_service.batch(session, [{"email": "mixed.case@example.com"}, free]):
+            statements = _Statements(session)
+            try:
+                assert visitor_service.email_taken(session, "MIXED.case@example.com")
+                assert not visitor_service.email_taken(session, free["email"])
+                with pytest.raises(Conflict):
+                    visitor_service.plan_create(session, _visitor_values(email=taken.email), WriteContext())
+                planned = visitor_service.plan_create(session, free, WriteContext())
+            finally:
+                statements.close()
+            assert statements.count == 0  # all answered from the batch's lookups
+        assert len(planned["barcode"]) == 13
+        # Outside the batch, the same answers come from the per-visitor queries.
+        assert visitor_service.email_taken(session, "mixed.case@example.com")
+        assert not visitor_service.email_taken(session, free["email"])
+
+    def test_barcodes_are_distinct_and_unused(self, session: Session) -> None:
+        existing = _visitor(session)
+        with visitor_service.batch(session, [_visitor_values() for _ in range(50)]):
+            codes = [visitor_service.new_barcode(session) for _ in range(50)]
+        assert len(set(codes)) == 50
+        assert existing.barcode not in codes
+        assert session.scalar(select(func.count()).where(Visitor.barcode.in_(codes))) == 0
+
+    def test_a_flush_drops_the_preloaded_answers(self, session: Session) -> None:
+        values = _visitor_values()
+        with visitor_service.batch(session, [values]):
+            assert not visitor_service.email_taken(session, values["email"])
+            _visitor(session, email=values["email"])  # create() flushes: the answer no longer holds
+            assert visitor_service.email_taken(session, values["email"])
+
+    def test_an_email_not_in_the_batch_is_queried(self, session: Session) -> None:
+        other = _visitor(session)
+        with visitor_service.batch(session, [_visitor_values()]):
+            assert visitor_service.email_taken(session, other.email)
+
+
+class TestAssignIds:
+    def test_numbers_new_records_as_sqlite_would(self, session: Session) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite only: other backends return ids in bulk")
+        visitor = _visitor(session)
+        first = vehicle_service.create(
+            session, {"visitor_id": visitor.visitor_id, "license_plate": "AA-001-AA"}, WriteContext()
+        )
+        new = [
+            vehicle_service.apply_create(
+                session,
+                vehicle_service.plan_create(
+                    session,
+                    {"visitor_id": visitor.visitor_id, "license_plate": f"AA-{i:03d}-AB"},
+                    WriteContext(),
+                ),
+            )
+            for i in range(3)
+        ]
+        vehicle_service.assign_ids(session)
+        top = session.scalar(select(func.max(Vehicle.vehicle_id)))
+        assert top == first.vehicle_id
+        assert [v.vehicle_id for v in new] == [top + 1, top + 2, top + 3]
+        session.flush()
+        stored = session.scalars(
+            select(Vehicle.license_plate).where(Vehicle.vehicle_id > top).order_by(Vehicle.vehicle_id)
+        )
+        assert list(stored) == ["AA-000-AB", "AA-001-AB", "AA-002-AB"]
+
+    def test_a_single_record_is_left_to_the_database(self, session: Session) -> None:
+        visitor = _visitor(session)
+        one = vehicle_service.apply_create(
+            session,
+            {"visitor_id": visitor.visitor_id, "license_plate": "ZZ-1", "license_plate_normalized": "ZZ1"},
+        )
+        vehicle_service.assign_ids(session)
+        assert one.vehicle_id is None
+        session.flush()
+        assert one.vehicle_id is not None
+
+    def test_keys_with_client_side_ids_are_untouched(self, session: Session) -> None:
+        chosen = uuid.uuid4()
+        visitor = visitor_service.apply_create(
+            session, visitor_service.plan_create(session, _visitor_values(visitor_id=chosen), WriteContext())
+        )
+        visitor_service.assign_ids(session)
+        assert visitor.visitor_id == chosen
+
+
+class TestApplyCreateAndRepresent:
+    def test_the_fast_constructor_makes_the_same_record(self, session: Session) -> None:
+        values = visitor_service.plan_create(session, _visitor_values(phone=None), WriteContext())
+        fast = visitor_service.apply_create(session, values)
+        slow = Visitor(**{**values, "visitor_id": uuid.uuid4(), "email": "slow." + values["email"]})
+        slow.barcode = "9" + values["barcode"][1:]
+        slow.creation_date = slow.update_date = fast.creation_date
+        session.add(slow)
+        session.flush()
+        session.expire_all()
+        a, b = visitor_service.represent(fast), visitor_service.represent(slow)
+        for key in ("visitorId", "email", "barcode"):
+            a.pop(key), b.pop(key)
+        assert a == b
+
+    def test_unknown_names_are_refused(self, session: Session) -> None:
+        with pytest.raises(TypeError):
+            vehicle_service.apply_create(session, {"license_plate": "X", "no_such_column": 1})
+
+    @pytest.mark.parametrize("state", ["pending", "flushed", "expired"])
+    def test_represent_equals_validation_from_the_attributes(self, session: Session, state: str) -> None:
+        values = visitor_service.plan_create(session, _visitor_values(), WriteContext())
+        visitor = visitor_service.apply_create(session, values)
+        if state != "pending":
+            session.flush()
+        if state == "expired":
+            session.expire(visitor)
+
+        def outcome(represent: Any) -> Any:
+            try:
+                return represent()
+            except ValidationError as exc:  # pending: column defaults (emailVerified...) come at flush
+                return [(e["loc"], e["type"]) for e in exc.errors()]
+
+        expected = outcome(
+            lambda: visitor_service.read.model_validate(visitor).model_dump(mode="json", by_alias=True)
+        )
+        got = outcome(lambda: visitor_service.represent(visitor))
+        assert got == expected
+        if isinstance(expected, dict):
+            assert list(got) == list(expected)
