@@ -126,7 +126,20 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
     """Add the operations named in `resource.summaries` to `router` (after any custom routes)."""
     read_model = resource.read
     ops = resource.summaries
-    common: dict[str, Any] = {"tags": [resource.tag], "responses": ERROR_RESPONSES}
+
+    def add(op: str, method: str, endpoint: Callable[..., Any], item: bool, **extra: Any) -> None:
+        """Register one operation: path, summary, description, operation id and error docs from `resource`."""
+        router.add_api_route(
+            resource.item_path if item else resource.path,
+            with_path_params(endpoint, path_params(resource, item), **extra.pop("annotations", {})),
+            methods=[method],
+            summary=ops[op],
+            description=resource.descriptions.get(op, ""),
+            operation_id=f"{op}_{resource.name}",
+            tags=[resource.tag],
+            responses=ERROR_RESPONSES,
+            **extra,
+        )
 
     if "list" in ops:
         query_model = list_query_model(resource)
@@ -139,16 +152,14 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             rows = list(session.scalars(stmt.offset(query.offset).limit(query.limit + 1)))
             return list_response(request, resource, rows, query)
 
-        router.add_api_route(
-            resource.path,
-            with_path_params(list_items, path_params(resource, False), query=Annotated[query_model, Query()]),
-            methods=["GET"],
-            summary=ops["list"],
-            description=resource.descriptions.get("list", ""),
+        add(
+            "list",
+            "GET",
+            list_items,
+            False,
+            annotations={"query": Annotated[query_model, Query()]},
             response_model=list_envelope(read_model),
             dependencies=READ,
-            operation_id=f"list_{resource.name}",
-            **common,
         )
 
     if "create" in ops:
@@ -163,17 +174,15 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             obj = resource.service.create(session, values, ctx)
             return data_response(resource.service.represent(obj), resource.create_status)
 
-        router.add_api_route(
-            resource.path,
-            with_path_params(create_item, path_params(resource, False), body=Annotated[create_model, Body()]),
-            methods=["POST"],
-            summary=ops["create"],
-            description=resource.descriptions.get("create", ""),
+        add(
+            "create",
+            "POST",
+            create_item,
+            False,
+            annotations={"body": Annotated[create_model, Body()]},
             response_model=data_envelope(read_model),
             status_code=resource.create_status,
             dependencies=WRITE,
-            operation_id=f"create_{resource.name}",
-            **common,
         )
 
     if "get" in ops:
@@ -183,17 +192,7 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             fields = parse_fields(resource, query.fields)
             return data_response(select_fields(resource.service.represent(obj), fields))
 
-        router.add_api_route(
-            resource.item_path,
-            with_path_params(get_item, path_params(resource, True)),
-            methods=["GET"],
-            summary=ops["get"],
-            description=resource.descriptions.get("get", ""),
-            response_model=data_envelope(read_model),
-            dependencies=READ,
-            operation_id=f"get_{resource.name}",
-            **common,
-        )
+        add("get", "GET", get_item, True, response_model=data_envelope(read_model), dependencies=READ)
 
     if "update" in ops:
         assert resource.update
@@ -204,16 +203,14 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             resource.service.update(session, obj, body.model_dump(exclude_unset=True), ctx)
             return data_response(resource.service.represent(obj))
 
-        router.add_api_route(
-            resource.item_path,
-            with_path_params(update_item, path_params(resource, True), body=Annotated[update_model, Body()]),
-            methods=["PATCH"],
-            summary=ops["update"],
-            description=resource.descriptions.get("update", ""),
+        add(
+            "update",
+            "PATCH",
+            update_item,
+            True,
+            annotations={"body": Annotated[update_model, Body()]},
             response_model=data_envelope(read_model),
             dependencies=WRITE,
-            operation_id=f"update_{resource.name}",
-            **common,
         )
 
     if "delete" in ops:
@@ -223,16 +220,13 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             resource.service.delete(session, obj, ctx)
             return Response(status_code=204)
 
-        router.add_api_route(
-            resource.item_path,
-            with_path_params(delete_item, path_params(resource, True)),
-            methods=["DELETE"],
-            summary=ops["delete"],
-            description=resource.descriptions.get("delete", ""),
+        add(
+            "delete",
+            "DELETE",
+            delete_item,
+            True,
             status_code=204,
             response_class=Response,
             dependencies=WRITE,
-            operation_id=f"delete_{resource.name}",
-            **common,
         )
     return router

@@ -53,11 +53,13 @@ class CrudService(Generic[M]):
         self.entity = entity
         self.read = read
         mapper = sa_inspect(model)
-        self._pk: str = mapper.primary_key[0].key or ""
+        self.pk_attr: str = mapper.primary_key[0].key or ""
         self._non_nullable = {attr.key for attr in mapper.column_attrs if not attr.columns[0].nullable}
         # The integer primary key the database numbers (None for client-chosen keys such as UUIDs).
         autoinc = mapper.primary_key[0].table.autoincrement_column
-        self._autoinc_pk: str | None = self._pk if autoinc is not None and autoinc.key == self._pk else None
+        self._autoinc_pk: str | None = (
+            self.pk_attr if autoinc is not None and autoinc.key == self.pk_attr else None
+        )
         self._plain: frozenset[str] | None = None  # see _plain_columns
         # The read schema's fields, when all of them are plain columns (see represent).
         columns = {attr.key for attr in mapper.column_attrs}
@@ -78,7 +80,7 @@ class CrudService(Generic[M]):
         return self.read.model_validate(obj).model_dump(mode="json", by_alias=True)
 
     def entity_id(self, obj: M) -> Any:
-        return getattr(obj, self._pk)
+        return getattr(obj, self.pk_attr)
 
     # Hooks -----------------------------------------------------------------------------------------
 

@@ -563,7 +563,7 @@ class _Operation:
         if self.target is not None:
             return self.plan.entity.service.entity_id(self.target)
         # A new root's id is chosen before insert (visitorId); children reference it.
-        pk = self.plan.entity.service._pk
+        pk = self.plan.entity.service.pk_attr
         return self.values.get(pk)
 
     def apply(self, session: Session) -> None:
@@ -683,7 +683,7 @@ def export_page(
     plans = compile_template(template)
     root = plans[0].entity
     model = root.service.model
-    pk_name = root.service._pk
+    pk_name = root.service.pk_attr
     pk = getattr(model, pk_name)
     stmt = select(model)
     if since is not None:
@@ -711,7 +711,7 @@ def export_page(
         grouped: dict[Any, list[dict[str, Any]]] = {}
         if ids:
             parent_col = getattr(child_model, plan.parent_attr)
-            child_pk = getattr(child_model, plan.entity.service._pk)
+            child_pk = getattr(child_model, plan.entity.service.pk_attr)
             for obj in session.scalars(select(child_model).where(parent_col.in_(ids)).order_by(child_pk)):
                 grouped.setdefault(getattr(obj, plan.parent_attr), []).append(
                     plan.entity.service.represent(obj)
