@@ -148,7 +148,8 @@ class TestApplyCreateAndRepresent:
         values = visitor_service.plan_create(session, _visitor_values(phone=None), WriteContext())
         fast = visitor_service.apply_create(session, values)
         slow = Visitor(**{**values, "visitor_id": uuid.uuid4(), "email": "slow." + values["email"]})
-        slow.barcode = "9" + values["barcode"][1:]
+        # A different barcode (unique): change the first digit, whatever it was.
+        slow.barcode = ("1" if values["barcode"][0] == "0" else "0") + values["barcode"][1:]
         slow.creation_date = slow.update_date = fast.creation_date
         session.add(slow)
         session.flush()
