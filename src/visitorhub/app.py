@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,13 +23,35 @@ Authenticate with `Authorization: Bearer <key>` (scopes: read < write < admin). 
 `{"errors": [{"code", "type", "field", "message"}]}`."""
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """`serve` sets app.state.run_worker: the worker then runs in this process, stopped cleanly with it."""
+    worker = None
+    if getattr(app.state, "run_worker", False):
+        from visitorhub.worker.runner import WorkerThread
+
+        worker = WorkerThread(app.state.settings, app.state.sessions)
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI:
     """Build the app; `bind` (an Engine or Connection) overrides the one made from settings (tests)."""
     settings = settings or get_settings()
     engine: Engine | Any = (
         bind if bind is not None else make_engine(settings.database_url, settings.database_echo)
     )
-    app = FastAPI(title="visitorhub", version=__version__, description=DESCRIPTION, docs_url="/docs")
+    app = FastAPI(
+        title="visitorhub",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        lifespan=_lifespan,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,35 @@ class Settings(BaseSettings):
         default=False,
         description="Allow outbound calls to private, loopback and link-local addresses (tests, labs).",
     )
+
+    streams_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="How long a stream delivery waits for the receiver's answer before counting a failure.",
+    )
+    streams_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a subscription stays claimed by a run without news from it (renewed before "
+        "every payload); after a crash on another host, the subscription runs again once it expires.",
+    )
+    worker_poll_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="How often the worker looks for subscriptions that are due."
+    )
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without an API key (default: any key, read scope)."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_request(self) -> Settings:
+        # A run renews its lease before each POST; the lease must outlive one request, or a second worker
+        # could take the subscription while the first still waits for an answer.
+        if self.streams_lease_seconds <= self.streams_timeout_seconds:
+            raise ValueError(
+                "VISITORHUB_STREAMS_LEASE_SECONDS must be greater than VISITORHUB_STREAMS_TIMEOUT_SECONDS"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from visitorhub import __version__
-from visitorhub.cli import templates
+from visitorhub.cli import streams, templates
 from visitorhub.config import Settings, get_settings
 from visitorhub.core import auth
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
@@ -22,6 +22,7 @@ keys_app = typer.Typer(help="API keys (shown once, stored hashed).", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 templates.register(app)
+streams.register(app)
 err = Console(stderr=True)
 
 
@@ -89,16 +90,23 @@ def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`"
     typer.echo(f"Revoked key {key_id}.")
 
 
-def prepare_database(settings: Settings) -> None:
-    """What `serve` does before listening: migrate (when allowed) and, on an empty database, make a key."""
+def migrate_if_needed(settings: Settings) -> None:
+    """Apply pending migrations when VISITORHUB_AUTO_MIGRATE allows it; otherwise refuse an old schema."""
     engine = make_engine(settings.database_url)
     with engine.connect() as conn:
         behind = pending(settings.database_url, conn)
+    engine.dispose()
     if behind:
         if not settings.auto_migrate:
             err.print("[red]The database schema is behind; run `visitorhub db upgrade`.[/red]")
             raise typer.Exit(1)
         upgrade(settings.database_url)
+
+
+def prepare_database(settings: Settings) -> None:
+    """What `serve` does before listening: migrate (when allowed) and, on an empty database, make a key."""
+    migrate_if_needed(settings)
+    engine = make_engine(settings.database_url)
     if settings.bootstrap_admin_key:
         with unit_of_work(make_session_factory(engine)) as session:
             if not auth.has_any_key(session):

@@ -19,7 +19,7 @@ from visitorhub.models.apikey import ApiKey
 
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX = "vh_"
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer vh_...`")
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer vh_...`")
 
 
 def digest(key: str) -> str:
@@ -67,7 +67,7 @@ def require(scope: str) -> Callable[..., Any]:
     def check(
         request: Request,
         session: DbSession,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
         # The lookup runs in the request's own transaction (FastAPI shares the DbSession dependency).
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:

@@ -4,6 +4,7 @@ from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.integration import IntegrationTemplate
+from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamSubscription
 from visitorhub.models.vehicle import Vehicle
 from visitorhub.models.visitor import ExternalId, Optin, Visitor
 
@@ -14,6 +15,9 @@ __all__ = [
     "ExternalId",
     "IntegrationTemplate",
     "Optin",
+    "StreamDelivery",
+    "StreamDeliveryAttempt",
+    "StreamSubscription",
     "Vehicle",
     "Visitor",
     "VisitorCenter",

@@ -22,8 +22,9 @@ from visitorhub.models.integration import IntegrationTemplate
 
 log = logging.getLogger("visitorhub.templates")
 
-# `GET /integration/templates` is the list, so no export template may be called that.
-RESERVED_NAMES = frozenset({"templates"})
+# `GET /integration/templates` is the list of templates, the others are the streams' routes: no template
+# may be called that, or `/integration/{template}` would be out of its reach.
+RESERVED_NAMES = frozenset({"templates", "subscriptions", "deliveries", "streams"})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,159 @@
+"""`visitorhub streams ...` (one run now, the subscriptions, replays) and `visitorhub worker`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from visitorhub.config import Settings, get_settings
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.errors import AppError
+
+streams_app = typer.Typer(help="Outbound streams: push changes to subscriber URLs.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(streams_app, name="streams")
+    app.command("worker")(worker)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM and SIGINT ask for a clean stop: the payload in flight is finished (or abandoned, to be
+    sent again with the same id), never lost."""
+    stop = threading.Event()
+
+    def ask_stop(signum: int, _frame: Any) -> None:
+        err.print(f"[yellow]{signal.Signals(signum).name}: stopping after the payload in flight.[/yellow]")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, ask_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    from visitorhub.cli import migrate_if_needed
+
+    migrate_if_needed(settings)
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def worker() -> None:
+    """Run the background worker alone (stream runs on schedule) until SIGTERM/SIGINT. Any number may run
+    side by side on PostgreSQL; use `serve --no-worker` for the API processes then."""
+    import logging
+
+    from visitorhub.worker.runner import Worker
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    sessions = _sessions(settings)
+    with _stop_on_signals() as stop:
+        Worker(settings, sessions, stop).run_forever()
+
+
+@streams_app.command("run")
+def run(
+    name: str = typer.Argument(None, help="The subscription to run (default: every enabled one)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the run reports as JSON instead of a table"),
+) -> None:
+    """Run one subscription, or every enabled one, once now in the foreground, and exit (for cron and
+    tests): exit code 1 when a payload failed."""
+    from visitorhub.integration.streams import delivery, service
+
+    settings = get_settings()
+    sessions = _sessions(settings)
+    try:
+        if name is None:
+            ids = delivery.enabled_ids(sessions)
+        else:
+            with unit_of_work(sessions) as session:
+                ids = [service.get_by_name(session, name).id]
+    except AppError as exc:
+        err.print(exc.message, markup=False)
+        raise typer.Exit(1) from None
+    with _stop_on_signals() as stop, delivery.Sender(settings) as sender:
+        reports = delivery.run_all(sessions, settings, sender, ids, stop)
+    if as_json:
+        typer.echo(json.dumps([report.as_dict() for report in reports], indent=2))
+    else:
+        table = Table("subscription", "outcome", "stopped", "payloads", "records", "cursor", "lag")
+        for report in reports:
+            table.add_row(
+                report.name,
+                report.outcome,
+                report.stopped_because,
+                str(len(report.payloads)),
+                str(report.records_delivered),
+                str(report.cursor),
+                str(report.lag),
+            )
+        out.print(table)
+        for report in reports:
+            failures = [p for p in report.payloads if p.outcome != "delivered"]
+            for payload in failures:
+                err.print(
+                    f"{report.name}: delivery {payload.delivery_id} "
+                    f"attempt {payload.attempt} {payload.outcome}: {payload.error}",
+                    markup=False,
+                )
+            if report.error:
+                err.print(f"{report.name}: {report.error}", markup=False)
+    if any(report.outcome == "failed" for report in reports):
+        raise typer.Exit(1)
+
+
+@streams_app.command("list")
+def list_subscriptions() -> None:
+    """The subscriptions, their cursor, lag and waiting payload."""
+    from visitorhub.integration.streams import service
+
+    table = Table("id", "name", "stream", "url", "every", "enabled", "cursor", "lag", "pending")
+    with unit_of_work(_sessions(get_settings())) as session:
+        for sub in service.list_subscriptions(session):
+            data = service.represent(session, sub)
+            table.add_row(
+                str(sub.id),
+                sub.name,
+                sub.stream,
+                sub.url,
+                f"{sub.interval_minutes} min",
+                "yes" if sub.enabled else "no",
+                str(data["cursor"]),
+                str(data["lag"]),
+                data["pendingDeliveryId"] or "",
+            )
+    out.print(table)
+
+
+@streams_app.command("replay")
+def replay(delivery_id: str = typer.Argument(..., help="A delivered or dead-lettered delivery's id")) -> None:
+    """Send a past or dead-lettered payload again now (same records, same webhook-id)."""
+    from visitorhub.integration.streams import delivery
+
+    settings = get_settings()
+    try:
+        with delivery.Sender(settings) as sender:
+            outcome = delivery.replay_delivery(_sessions(settings), delivery_id, sender)
+    except AppError as exc:
+        err.print(exc.message, markup=False)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(outcome.as_dict(), indent=2))
+    if outcome.outcome != "delivered":
+        raise typer.Exit(1)

@@ -1,0 +1,253 @@
+"""/integration/subscriptions and /integration/deliveries: outbound streams (admin scope)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from visitorhub.config import Settings
+from visitorhub.core import auth
+from visitorhub.core.deps import DbSession
+from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT, page_links
+from visitorhub.core.router import ERROR_RESPONSES
+from visitorhub.core.schemas import DataEnvelope, ListEnvelope, metadata
+from visitorhub.errors import NotFound
+from visitorhub.integration.streams import delivery as runs
+from visitorhub.integration.streams import service
+from visitorhub.integration.streams.schemas import (
+    DeliveryDetail,
+    DeliveryRead,
+    PayloadOutcome,
+    RunReport,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionRead,
+    SubscriptionUpdate,
+)
+from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt
+
+router = APIRouter(
+    prefix="/integration",
+    tags=["streams"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(auth.require("admin"))],
+)
+SubscriptionId = Annotated[int, Path(alias="subscriptionId", description="The subscription's id")]
+DeliveryId = Annotated[str, Path(alias="deliveryId", max_length=40, description="The delivery's id")]
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offset: int = Field(0, ge=0, description="Skip given number of records")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Limit number of records")
+
+
+class DeliveryQuery(PageQuery):
+    status: Literal["pending", "delivered", "dead"] | None = Field(None, description="Only this status")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _release(session: Session) -> None:
+    """End the request's transaction (it only checked the key) before work that commits on its own
+    sessions: on SQLite, an open writing transaction would hold the lock those sessions wait for."""
+    session.commit()
+
+
+@router.get(
+    "/streams",
+    summary="List the streams a subscription can follow",
+    response_model=ListEnvelope[dict[str, str]],
+)
+def list_streams(request: Request) -> JSONResponse:
+    data = [{"stream": name, "entity": entity} for name, entity in service.streams().items()]
+    return JSONResponse({"data": data, "metadata": metadata({"self": str(request.url)})})
+
+
+@router.post(
+    "/subscriptions",
+    summary="Create a stream subscription",
+    status_code=201,
+    response_model=DataEnvelope[SubscriptionCreated],
+    description="Pushes the stream's changes to `url` every `intervalMinutes`: at most `maxPerRun` records a "
+    "run, at most `maxPerPayload` per POSTed JSON array. Without `startDate` it starts with the changes "
+    "made from now on. An HMAC secret left out is generated and shown here once.",
+)
+def create_subscription(request: Request, session: DbSession, body: SubscriptionCreate) -> JSONResponse:
+    sub, secret = service.create_subscription(session, body, _settings(request))
+    data = service.represent(session, sub)
+    if secret is not None:
+        data["secret"] = secret
+    return JSONResponse({"data": data}, status_code=201)
+
+
+@router.get(
+    "/subscriptions",
+    summary="List stream subscriptions",
+    response_model=ListEnvelope[SubscriptionRead],
+)
+def list_subscriptions(
+    request: Request, session: DbSession, query: Annotated[PageQuery, Query()]
+) -> JSONResponse:
+    subs = service.list_subscriptions(session, query.offset, query.limit + 1)
+    has_next = len(subs) > query.limit
+    data = [service.represent(session, sub) for sub in subs[: query.limit]]
+    links = page_links(request.url, query.offset, query.limit, has_next)
+    return JSONResponse({"data": data, "metadata": metadata(links)})
+
+
+@router.get(
+    "/subscriptions/{subscriptionId}",
+    summary="Read a stream subscription",
+    response_model=DataEnvelope[SubscriptionRead],
+)
+def get_subscription(session: DbSession, subscription_id: SubscriptionId) -> JSONResponse:
+    sub = service.get_subscription(session, subscription_id)
+    return JSONResponse({"data": service.represent(session, sub)})
+
+
+@router.patch(
+    "/subscriptions/{subscriptionId}",
+    summary="Update a stream subscription",
+    response_model=DataEnvelope[SubscriptionCreated],
+    description="Changes the given fields. A new `startDate` re-places the cursor (the pending payload, if "
+    "any, is dead-lettered and stays replayable); `auth` replaces the whole auth setting.",
+)
+def update_subscription(
+    request: Request, session: DbSession, subscription_id: SubscriptionId, body: SubscriptionUpdate
+) -> JSONResponse:
+    sub = service.get_subscription(session, subscription_id)
+    secret = service.update_subscription(session, sub, body, _settings(request))
+    data = service.represent(session, sub)
+    if secret is not None:
+        data["secret"] = secret
+    return JSONResponse({"data": data})
+
+
+@router.delete(
+    "/subscriptions/{subscriptionId}",
+    summary="Delete a stream subscription",
+    status_code=204,
+    response_class=Response,
+)
+def delete_subscription(session: DbSession, subscription_id: SubscriptionId) -> Response:
+    service.delete_subscription(session, service.get_subscription(session, subscription_id))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/subscriptions/{subscriptionId}/run",
+    summary="Run a stream subscription now",
+    response_model=DataEnvelope[RunReport],
+    description="One run, as the worker would make it (the schedule is unchanged), and its report. "
+    "`outcome` busy: another run holds the subscription.",
+)
+def run_subscription(request: Request, session: DbSession, subscription_id: SubscriptionId) -> JSONResponse:
+    service.get_subscription(session, subscription_id)
+    _release(session)
+    settings = _settings(request)
+    with runs.Sender(settings) as sender:
+        report = runs.run_subscription(request.app.state.sessions, subscription_id, settings, sender)
+    return JSONResponse({"data": report.as_dict()})
+
+
+def _delivery(row: StreamDelivery) -> dict[str, Any]:
+    return DeliveryRead(
+        deliveryId=row.id,
+        subscriptionId=row.subscription_id,
+        status=row.status,
+        attempts=row.attempts,
+        httpStatus=row.http_status,
+        durationMs=row.duration_ms,
+        recordCount=row.record_count,
+        firstSeq=row.first_seq,
+        lastSeq=row.last_seq,
+        error=row.error,
+        responseExcerpt=row.response_excerpt,
+        creationDate=row.creation_date,
+        lastAttemptAt=row.last_attempt_at,
+        deliveredAt=row.delivered_at,
+        deadAt=row.dead_at,
+    ).model_dump(mode="json")
+
+
+@router.get(
+    "/subscriptions/{subscriptionId}/deliveries",
+    summary="List a subscription's deliveries",
+    response_model=ListEnvelope[DeliveryRead],
+    description="The delivery log, newest first: each payload with its attempts, last HTTP status, duration, "
+    "record count, seq range and the start of the receiver's answer.",
+)
+def list_deliveries(
+    request: Request,
+    session: DbSession,
+    subscription_id: SubscriptionId,
+    query: Annotated[DeliveryQuery, Query()],
+) -> JSONResponse:
+    service.get_subscription(session, subscription_id)
+    stmt = select(StreamDelivery).where(StreamDelivery.subscription_id == subscription_id)
+    if query.status is not None:
+        stmt = stmt.where(StreamDelivery.status == query.status)
+    stmt = stmt.order_by(StreamDelivery.first_seq.desc()).offset(query.offset).limit(query.limit + 1)
+    rows = list(session.scalars(stmt))
+    has_next = len(rows) > query.limit
+    data = [_delivery(row) for row in rows[: query.limit]]
+    links = page_links(request.url, query.offset, query.limit, has_next)
+    return JSONResponse({"data": data, "metadata": metadata(links)})
+
+
+@router.get(
+    "/deliveries/{deliveryId}",
+    summary="Read a delivery with its attempts and records",
+    response_model=DataEnvelope[DeliveryDetail],
+)
+def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
+    row = session.get(StreamDelivery, delivery_id)
+    if row is None:
+        raise NotFound(f"Delivery {delivery_id} does not exist.", field="deliveryId")
+    attempts = session.scalars(
+        select(StreamDeliveryAttempt)
+        .where(StreamDeliveryAttempt.delivery_id == delivery_id)
+        .order_by(StreamDeliveryAttempt.number)
+    )
+    data = _delivery(row)
+    data["attemptLog"] = [
+        {
+            "number": a.number,
+            "trigger": a.trigger,
+            "outcome": a.outcome,
+            "httpStatus": a.http_status,
+            "durationMs": a.duration_ms,
+            "error": a.error,
+            "responseExcerpt": a.response_excerpt,
+            "attemptedAt": a.attempted_at.isoformat().replace("+00:00", "Z"),
+        }
+        for a in attempts
+    ]
+    data["records"] = orjson.loads(row.payload)
+    return JSONResponse({"data": data})
+
+
+@router.post(
+    "/deliveries/{deliveryId}/replay",
+    summary="Replay a delivery",
+    response_model=DataEnvelope[PayloadOutcome],
+    description="Sends a dead-lettered or past payload again now: the same records under the same "
+    "`webhook-id`. A dead-lettered payload the receiver accepts becomes delivered. A pending one is a 409: "
+    "runs send it, in order.",
+)
+def replay_delivery(request: Request, session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
+    _release(session)
+    with runs.Sender(_settings(request)) as sender:
+        outcome = runs.replay_delivery(request.app.state.sessions, delivery_id, sender)
+    return JSONResponse({"data": outcome.as_dict()})

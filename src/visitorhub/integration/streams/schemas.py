@@ -1,0 +1,144 @@
+"""Subscriptions, deliveries and run reports as the API reads and writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from visitorhub.core.schemas import ApiModel, not_null
+from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth
+
+MAX_PER_RUN = 100_000
+MAX_PER_PAYLOAD = 1000
+
+
+class SubscriptionCreate(ApiModel):
+    name: str = Field(min_length=1, max_length=100, description="A unique name (also for the CLI)")
+    stream: str = Field(
+        description="What to push: an entity in its plural API form (visitors, vehicles, ...)"
+    )
+    url: str = Field(min_length=1, max_length=2000, description="The receiver: an http(s) URL")
+    auth: ReceiverAuth = Field(
+        default_factory=NoAuth,
+        description="none | basic (username, password) | apiKey (header, value) | hmac (secret, optional)",
+    )
+    interval_minutes: int = Field(15, ge=1, le=1440, description="Run every M minutes")
+    max_per_run: int = Field(500, ge=1, le=MAX_PER_RUN, description="At most S records a run")
+    max_per_payload: int = Field(
+        50, ge=1, le=MAX_PER_PAYLOAD, description="At most bs records per POSTed JSON array"
+    )
+    max_attempts: int = Field(
+        12, ge=1, le=1000, description="Failed attempts of one payload before it is dead-lettered"
+    )
+    start_date: datetime | None = Field(
+        None, description="First run: send every change since this instant (none: changes from now on)"
+    )
+    enabled: bool = Field(True, description="Run on schedule")
+    template: str | None = Field(
+        None, max_length=100, description="An `out` template that shapes each record's data"
+    )
+
+
+class SubscriptionUpdate(ApiModel):
+    name: str = not_null(min_length=1, max_length=100)
+    stream: str = not_null(description="Cannot change; accepted when it is the current one")
+    url: str = not_null(min_length=1, max_length=2000)
+    auth: ReceiverAuth = not_null()
+    interval_minutes: int = not_null(ge=1, le=1440)
+    max_per_run: int = not_null(ge=1, le=MAX_PER_RUN)
+    max_per_payload: int = not_null(ge=1, le=MAX_PER_PAYLOAD)
+    max_attempts: int = not_null(ge=1, le=1000)
+    start_date: datetime | None = Field(
+        None, description="Rewind (or move) the cursor: the next run sends every change since this instant"
+    )
+    enabled: bool = not_null()
+    template: str | None = None
+
+
+class SubscriptionRead(BaseModel):
+    subscriptionId: int
+    name: str
+    stream: str
+    url: str
+    auth: dict[str, Any] = Field(description="The mode and its non-secret settings; secrets are never shown")
+    intervalMinutes: int
+    maxPerRun: int
+    maxPerPayload: int
+    maxAttempts: int
+    startDate: datetime | None
+    enabled: bool
+    template: str | None
+    cursor: int = Field(description="The last change-log seq accepted by the receiver (or dead-lettered)")
+    lag: int = Field(description="Changes of this stream after the cursor, in seq: 0 = up to date")
+    pendingDeliveryId: str | None = Field(description="The payload waiting to be accepted, if any")
+    lastRunAt: datetime | None
+    nextRunAt: datetime | None
+    creationDate: datetime
+    updateDate: datetime
+
+
+class SubscriptionCreated(SubscriptionRead):
+    secret: str | None = Field(
+        None, description="HMAC only, when visitorhub generated it: shown once, never again"
+    )
+
+
+class AttemptRead(BaseModel):
+    number: int
+    trigger: str = Field(description="run or replay")
+    outcome: str = Field(description="delivered or failed")
+    httpStatus: int | None
+    durationMs: int
+    error: str | None
+    responseExcerpt: str | None
+    attemptedAt: datetime
+
+
+class DeliveryRead(BaseModel):
+    deliveryId: str = Field(description="Sent as the webhook-id header, the same at every attempt")
+    subscriptionId: int
+    status: str = Field(description="pending (not accepted yet), delivered, or dead (dead-lettered)")
+    attempts: int
+    httpStatus: int | None = Field(description="Of the last attempt")
+    durationMs: int | None = Field(description="Of the last attempt")
+    recordCount: int
+    firstSeq: int
+    lastSeq: int
+    error: str | None = Field(description="Why the last attempt failed (timeout, connection, blocked...)")
+    responseExcerpt: str | None = Field(description="The start of the receiver's last answer")
+    creationDate: datetime
+    lastAttemptAt: datetime | None
+    deliveredAt: datetime | None
+    deadAt: datetime | None
+
+
+class DeliveryDetail(DeliveryRead):
+    attemptLog: list[AttemptRead]
+    records: list[dict[str, Any]] = Field(description="The payload, exactly as sent")
+
+
+class PayloadOutcome(BaseModel):
+    deliveryId: str
+    attempt: int
+    outcome: str = Field(description="delivered, failed or dead (failed and dead-lettered)")
+    httpStatus: int | None
+    durationMs: int
+    recordCount: int
+    firstSeq: int
+    lastSeq: int
+    error: str | None
+
+
+class RunReport(BaseModel):
+    subscriptionId: int
+    name: str
+    outcome: str = Field(description="ok (nothing failed), failed, or busy (another run holds it)")
+    stoppedBecause: str = Field(
+        description="caught_up, max_per_run, failure, dead_letter, busy, lease_lost or shutdown"
+    )
+    payloads: list[PayloadOutcome]
+    recordsDelivered: int
+    cursor: int
+    lag: int

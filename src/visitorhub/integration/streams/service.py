@@ -1,0 +1,271 @@
+"""Subscriptions: validate and store them, place their cursor, and read them back without secrets.
+
+Subscriptions are configuration, not visitor data: they are not written to the change log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from visitorhub.config import Settings
+from visitorhub.core.db import utcnow
+from visitorhub.core.http import UnsafeTarget, check_url_on_save
+from visitorhub.domains import all_resources
+from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound
+from visitorhub.integration.streams.auth import HmacAuth, dump_auth, load_auth, new_secret
+from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionUpdate
+from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.stream import StreamDelivery, StreamSubscription
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+def streams() -> dict[str, str]:
+    """Stream name (the plural API form) -> change-log entity name, for every entity that exists."""
+    return {name: resource.entity for name, resource in sorted(all_resources().items())}
+
+
+def stream_entity(stream: str) -> str:
+    entity = streams().get(stream)
+    if entity is None:
+        raise InvalidInput(
+            f"stream: '{stream}' is not a stream; choose one of {', '.join(streams())}.",
+            field="stream",
+            code="unknown_stream",
+        )
+    return entity
+
+
+def check_url(url: str, settings: Settings) -> str:
+    try:
+        check_url_on_save(url, settings.allow_private_targets)
+    except UnsafeTarget as exc:
+        raise InvalidInput(f"url: {exc}", field="url", code="unsafe_url") from None
+    return url
+
+
+def check_template(session: Session, name: str, entity: str) -> None:
+    """An `out` template whose only entity is the stream's: it shapes one record at a time."""
+    from visitorhub.integration.templates import service as templates
+
+    try:
+        template = templates.resolve(session, name)
+    except AppError as exc:
+        raise InvalidInput(f"template: {exc.message}", field="template", code="invalid_template") from None
+    if template.direction != "out":
+        raise InvalidInput(
+            f"template: '{name}' is an import (in) template; a stream needs an export (out) one.",
+            field="template",
+            code="invalid_template",
+        )
+    types = [entity_map.type for entity_map in template.entities]
+    if types != [entity]:
+        raise InvalidInput(
+            f"template: '{name}' maps {', '.join(types)}; a record of this stream is one {entity}, so the "
+            f"template must map {entity} alone.",
+            field="template",
+            code="invalid_template",
+        )
+
+
+def _check_sizes(max_per_run: int, max_per_payload: int) -> None:
+    if max_per_payload > max_per_run:
+        raise InvalidInput(
+            f"maxPerPayload: {max_per_payload} is more than maxPerRun ({max_per_run}); a payload is sent "
+            "within one run.",
+            field="maxPerPayload",
+            code="too_large",
+        )
+
+
+def _check_name_free(session: Session, name: str, own_id: int | None = None) -> None:
+    other = session.scalar(select(StreamSubscription.id).where(StreamSubscription.name == name))
+    if other is not None and other != own_id:
+        raise Conflict(f"A subscription named '{name}' already exists.", field="name", code="duplicate")
+
+
+def cursor_for(session: Session, start_date: datetime | None) -> int:
+    """Where a subscription starts: after every change so far (from now on), or before the first change
+    at or after `start_date` (runs also skip changes older than it, in case clocks and seqs disagree)."""
+    if start_date is None:
+        return session.scalar(select(func.max(ChangeLogEntry.seq))) or 0
+    first = session.scalar(
+        select(ChangeLogEntry.seq)
+        .where(ChangeLogEntry.occurred_at >= start_date)
+        .order_by(ChangeLogEntry.occurred_at, ChangeLogEntry.seq)
+        .limit(1)
+    )
+    if first is None:  # nothing changed since then: start after everything
+        return session.scalar(select(func.max(ChangeLogEntry.seq))) or 0
+    return first - 1
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _prepare_auth(auth: Any) -> tuple[dict[str, Any], str | None]:
+    """The stored auth, and the secret to show once when visitorhub generated it."""
+    if isinstance(auth, HmacAuth) and auth.secret is None:
+        secret = new_secret()
+        return dump_auth(auth.model_copy(update={"secret": secret})), secret
+    return dump_auth(auth), None
+
+
+def create_subscription(
+    session: Session, body: SubscriptionCreate, settings: Settings
+) -> tuple[StreamSubscription, str | None]:
+    entity = stream_entity(body.stream)
+    check_url(body.url, settings)
+    _check_sizes(body.max_per_run, body.max_per_payload)
+    if body.template is not None:
+        check_template(session, body.template, entity)
+    _check_name_free(session, body.name)
+    auth, secret = _prepare_auth(body.auth)
+    start_date = _utc(body.start_date)
+    now = utcnow()
+    sub = StreamSubscription(
+        name=body.name,
+        stream=body.stream,
+        entity=entity,
+        url=body.url,
+        auth=auth,
+        interval_minutes=body.interval_minutes,
+        max_per_run=body.max_per_run,
+        max_per_payload=body.max_per_payload,
+        max_attempts=body.max_attempts,
+        start_date=start_date,
+        enabled=body.enabled,
+        template=body.template,
+        cursor_seq=cursor_for(session, start_date),
+        next_run_at=now,
+        creation_date=now,
+        update_date=now,
+    )
+    session.add(sub)
+    session.flush()
+    return sub, secret
+
+
+def get_subscription(session: Session, subscription_id: int) -> StreamSubscription:
+    sub = session.get(StreamSubscription, subscription_id)
+    if sub is None:
+        raise NotFound(f"Subscription {subscription_id} does not exist.", field="subscriptionId")
+    return sub
+
+
+def get_by_name(session: Session, name: str) -> StreamSubscription:
+    sub = session.scalar(select(StreamSubscription).where(StreamSubscription.name == name))
+    if sub is None:
+        raise NotFound(f"Subscription '{name}' does not exist.", field="name")
+    return sub
+
+
+def list_subscriptions(
+    session: Session, offset: int = 0, limit: int | None = None
+) -> list[StreamSubscription]:
+    stmt = select(StreamSubscription).order_by(StreamSubscription.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def open_delivery(session: Session, sub: StreamSubscription) -> StreamDelivery | None:
+    """The payload built and not yet accepted: a subscription has at most one, and sends it first."""
+    return session.scalar(
+        select(StreamDelivery)
+        .where(StreamDelivery.subscription_id == sub.id, StreamDelivery.status == PENDING)
+        .order_by(StreamDelivery.first_seq)
+        .limit(1)
+    )
+
+
+def update_subscription(
+    session: Session, sub: StreamSubscription, body: SubscriptionUpdate, settings: Settings
+) -> str | None:
+    """Apply a PATCH; the secret to show once when a new HMAC secret was generated."""
+    changes = body.model_dump(exclude_unset=True)
+    if changes.pop("stream", sub.stream) != sub.stream:
+        raise InvalidInput(
+            "stream: a subscription's stream cannot change; create another subscription.",
+            field="stream",
+            code="immutable",
+        )
+    if "name" in changes:
+        _check_name_free(session, changes["name"], sub.id)
+    if "url" in changes:
+        check_url(changes["url"], settings)
+    _check_sizes(
+        changes.get("max_per_run", sub.max_per_run), changes.get("max_per_payload", sub.max_per_payload)
+    )
+    if changes.get("template") is not None:
+        check_template(session, changes["template"], sub.entity)
+    secret = None
+    if "auth" in changes:
+        sub.auth, secret = _prepare_auth(body.auth)
+        del changes["auth"]
+    if "start_date" in changes:
+        # A new start date re-places the cursor (a re-sync, or a jump forward); the payload waiting to be
+        # accepted belongs to the old position, so it is abandoned (dead-lettered, and replayable).
+        start_date = _utc(changes.pop("start_date"))
+        pending = open_delivery(session, sub)
+        if pending is not None:
+            pending.status = DEAD
+            pending.dead_at = utcnow()
+            pending.error = "abandoned: the subscription's startDate changed"
+        sub.start_date = start_date
+        sub.cursor_seq = cursor_for(session, start_date)
+    for key, value in changes.items():
+        setattr(sub, key, value)
+    if changes.get("enabled") is True and sub.next_run_at is None:
+        sub.next_run_at = utcnow()
+    sub.update_date = utcnow()
+    session.flush()
+    return secret
+
+
+def delete_subscription(session: Session, sub: StreamSubscription) -> None:
+    """The subscription and its delivery log go; a run in progress stops at its next payload."""
+    session.delete(sub)
+    session.flush()
+
+
+def lag(session: Session, sub: StreamSubscription) -> int:
+    """How far behind the receiver is, in seq: the stream's newest change minus the cursor."""
+    newest = session.scalar(select(func.max(ChangeLogEntry.seq)).where(ChangeLogEntry.entity == sub.entity))
+    return max(0, (newest or 0) - sub.cursor_seq)
+
+
+def represent(session: Session, sub: StreamSubscription) -> dict[str, Any]:
+    pending = open_delivery(session, sub)
+    return {
+        "subscriptionId": sub.id,
+        "name": sub.name,
+        "stream": sub.stream,
+        "url": sub.url,
+        "auth": load_auth(sub.auth).redacted(),
+        "intervalMinutes": sub.interval_minutes,
+        "maxPerRun": sub.max_per_run,
+        "maxPerPayload": sub.max_per_payload,
+        "maxAttempts": sub.max_attempts,
+        "startDate": _iso(sub.start_date),
+        "enabled": sub.enabled,
+        "template": sub.template,
+        "cursor": sub.cursor_seq,
+        "lag": lag(session, sub),
+        "pendingDeliveryId": pending.id if pending else None,
+        "lastRunAt": _iso(sub.last_run_at),
+        "nextRunAt": _iso(sub.next_run_at) if sub.enabled else None,
+        "creationDate": _iso(sub.creation_date),
+        "updateDate": _iso(sub.update_date),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -1,0 +1,1 @@
+"""The background worker: periodic tasks (stream runs, later connector syncs) sharing work through the database."""
