@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
-from visitorhub.core.db import make_engine, make_session_factory
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.migrations import upgrade
 
 TEST_DB_ENV = "VISITORHUB_TEST_DATABASE_URL"
@@ -116,3 +119,39 @@ def reader(app: FastAPI, keys: dict[str, str]) -> Iterator[TestClient]:
 def writer(app: FastAPI, keys: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False, headers=bearer(keys["write"])) as client:
         yield client
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database migrated to head whose commits are real, for tests with several processes,
+    threads or connections: a SQLite file, or on the PostgreSQL pass a new database, dropped afterwards."""
+    if not database_url.startswith("postgresql"):
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"vh_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.engine.dispose()
+
+
+@contextmanager
+def committed_client(url: str, **settings: Any) -> Iterator[TestClient]:
+    """An admin client of an app on `url` whose requests really commit (no outer test transaction)."""
+    app = create_app(Settings(database_url=url, allow_private_targets=True, **settings))
+    with unit_of_work(app.state.sessions) as session:
+        _row, key = auth.create_key(session, f"test-admin-{uuid.uuid4().hex[:6]}", "admin")
+    try:
+        with TestClient(app, raise_server_exceptions=False, headers=bearer(key)) as client:
+            yield client
+    finally:
+        app.state.engine.dispose()

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 HANG_LIMIT_SECONDS = 10.0  # a hanging answer gives up by itself: nothing in a test waits forever
+Behaviour = int | float | str
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,14 @@ class Receiver:
     """Records every POST; answers each with the next scripted behaviour, then with `default`.
 
     Behaviours: an HTTP status (200, 500, 429, 308...), "hang" (no answer until `release()` or
-    HANG_LIMIT_SECONDS), or "drop" (close the connection without answering). A request that got "hang"
-    or "drop" is recorded too: the client did send it.
+    HANG_LIMIT_SECONDS, then the connection is closed), "slow" (200 once `release()` is called), a float
+    (200 after that many seconds), or "drop" (close the connection without answering). Every request is
+    recorded when it arrives, whatever its answer.
     """
 
-    def __init__(self, default: int | str = 200) -> None:
+    def __init__(self, default: Behaviour = 200) -> None:
         self.default = default
-        self.script: deque[int | str] = deque()
+        self.script: deque[Behaviour] = deque()
         self.requests: list[Received] = []
         self.released = threading.Event()
         self.arrived = threading.Condition()
@@ -67,6 +69,12 @@ class Receiver:
                     receiver.released.wait(HANG_LIMIT_SECONDS)
                     self.close_connection = True
                     return
+                if behaviour == "slow":
+                    receiver.released.wait(HANG_LIMIT_SECONDS)
+                    behaviour = 200
+                elif isinstance(behaviour, float):
+                    time.sleep(behaviour)
+                    behaviour = 200
                 status = int(behaviour)
                 answer = json.dumps({"status": status}).encode()
                 self.send_response(status)
@@ -81,7 +89,7 @@ class Receiver:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _record(self, request: Received) -> int | str:
+    def _record(self, request: Received) -> Behaviour:
         with self._lock:
             self.requests.append(request)
             behaviour = self.script.popleft() if self.script else self.default
@@ -94,7 +102,7 @@ class Receiver:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}/hook"
 
-    def answer(self, *behaviours: int | str) -> None:
+    def answer(self, *behaviours: Behaviour) -> None:
         """Script the next answers, in order."""
         with self._lock:
             self.script.extend(behaviours)
@@ -128,7 +136,7 @@ class Receiver:
         self.server.server_close()
 
 
-def running_receiver(default: int | str = 200) -> Iterator[Receiver]:
+def running_receiver(default: Behaviour = 200) -> Iterator[Receiver]:
     receiver = Receiver(default).start()
     try:
         yield receiver

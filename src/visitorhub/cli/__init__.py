@@ -90,6 +90,16 @@ def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`"
     typer.echo(f"Revoked key {key_id}.")
 
 
+def setup_logging(settings: Settings) -> None:
+    """Log lines for long-running commands. httpx logs every request's full URL at INFO, and a receiver's
+    URL may carry a token in its query string: its loggers only speak from WARNING."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def migrate_if_needed(settings: Settings) -> None:
     """Apply pending migrations when VISITORHUB_AUTO_MIGRATE allows it; otherwise refuse an old schema."""
     engine = make_engine(settings.database_url)
@@ -132,9 +142,7 @@ def serve(
     from visitorhub.app import create_app
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    setup_logging(settings)
     prepare_database(settings)
     application = create_app(settings)
     application.state.run_worker = not no_worker

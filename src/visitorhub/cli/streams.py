@@ -55,14 +55,11 @@ def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
 def worker() -> None:
     """Run the background worker alone (stream runs on schedule) until SIGTERM/SIGINT. Any number may run
     side by side on PostgreSQL; use `serve --no-worker` for the API processes then."""
-    import logging
-
+    from visitorhub.cli import setup_logging
     from visitorhub.worker.runner import Worker
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    setup_logging(settings)
     sessions = _sessions(settings)
     with _stop_on_signals() as stop:
         Worker(settings, sessions, stop).run_forever()

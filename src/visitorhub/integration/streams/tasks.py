@@ -13,7 +13,9 @@ from visitorhub.models.stream import StreamSubscription
 from visitorhub.worker.claims import claim_due
 from visitorhub.worker.registry import TaskContext, periodic
 
-CLAIM_BATCH = 10
+# Claim one subscription at a time: side-by-side workers then share a burst of due subscriptions instead of
+# the first one taking them all.
+CLAIM_BATCH = 1
 
 
 def claim_due_subscriptions(sessions: sessionmaker[Session], limit: int = CLAIM_BATCH) -> list[int]:

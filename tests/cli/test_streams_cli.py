@@ -1,0 +1,267 @@
+"""`visitorhub streams run`, `visitorhub worker` and the worker in `serve`, as real processes: a run
+killed with SIGKILL mid-payload loses nothing, SIGTERM stops cleanly, two workers never double-send."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.conftest import committed_client
+from tests.factories import create_visitor
+from tests.servers import Receiver, running_receiver
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.models import ChangeLogEntry, StreamDelivery, StreamSubscription
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from running_receiver()
+
+
+@pytest.fixture
+def api(fresh_database_url: str) -> Iterator[TestClient]:
+    with committed_client(fresh_database_url) as client:
+        yield client
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISITORHUB_")}
+    env.update(
+        {
+            "VISITORHUB_DATABASE_URL": url,
+            "VISITORHUB_ALLOW_PRIVATE_TARGETS": "true",
+            "COLUMNS": "250",
+            "NO_COLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+        },
+        **extra,
+    )
+    return env
+
+
+def _cli(*args: str, url: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "visitorhub", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(url, **extra),
+    )
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:
+    stdout, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stdout, stderr
+
+
+def _subscribe(api: TestClient, url: str, name: str, **overrides: Any) -> dict[str, Any]:
+    body = {"name": name, "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
+    response = api.post("/integration/subscriptions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def _visitor_seqs(url: str) -> list[int]:
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        stmt = (
+            select(ChangeLogEntry.seq).where(ChangeLogEntry.entity == "Visitor").order_by(ChangeLogEntry.seq)
+        )
+        seqs = list(session.scalars(stmt))
+    engine.dispose()
+    return seqs
+
+
+def _deliveries(url: str) -> list[StreamDelivery]:
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        rows = list(session.scalars(select(StreamDelivery).order_by(StreamDelivery.first_seq)))
+        session.expunge_all()
+    engine.dispose()
+    return rows
+
+
+class TestStreamsRun:
+    def test_one_run_reports_as_json_and_exits_0(
+        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        for _ in range(3):
+            create_visitor(api)
+        _subscribe(api, receiver.url, "datx", maxPerPayload=2)
+        code, stdout, stderr = _finish(_cli("streams", "run", "datx", "--json", url=fresh_database_url))
+        assert code == 0, stderr
+        (report,) = json.loads(stdout)
+        assert report["outcome"] == "ok"
+        assert report["recordsDelivered"] == 3
+        assert [len(r.json) for r in receiver.requests] == [2, 1]
+
+    def test_every_enabled_subscription_runs_and_a_failure_exits_1(
+        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        create_visitor(api)
+        _subscribe(api, receiver.url, "ok")
+        _subscribe(api, receiver.url, "off", enabled=False)
+        _subscribe(api, receiver.url + "?fail", "fails")
+        receiver.answer(200, 500)
+        code, stdout, stderr = _finish(_cli("streams", "run", url=fresh_database_url))
+        assert code == 1
+        assert "ok" in stdout
+        assert "fails" in stdout
+        assert "off" not in stdout
+        assert "HTTP 500" in stderr
+        assert len(receiver.requests) == 2
+
+    def test_an_unknown_name_exits_1(self, api: TestClient, fresh_database_url: str) -> None:
+        code, _stdout, stderr = _finish(_cli("streams", "run", "nope", url=fresh_database_url))
+        assert code == 1
+        assert "'nope' does not exist" in stderr
+
+    def test_list(self, api: TestClient, receiver: Receiver, fresh_database_url: str) -> None:
+        _subscribe(api, receiver.url, "listed")
+        code, stdout, _stderr = _finish(_cli("streams", "list", url=fresh_database_url))
+        assert code == 0
+        assert "listed" in stdout
+        assert receiver.url in stdout
+
+
+class TestCrashes:
+    def test_sigkill_mid_payload_loses_nothing(
+        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        for _ in range(5):
+            create_visitor(api)
+        _subscribe(api, receiver.url, "crashy", maxPerPayload=2)
+        receiver.answer(200, "hang")
+        process = _cli(
+            "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
+        )
+        try:
+            assert receiver.wait_for(2, timeout=30), "the second payload never arrived"
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        finally:
+            receiver.release()
+        in_flight = receiver.requests[1]
+        (pending,) = [d for d in _deliveries(fresh_database_url) if d.status == "pending"]
+        assert pending.id == in_flight.delivery_id
+
+        code, _stdout, stderr = _finish(_cli("streams", "run", "crashy", url=fresh_database_url))
+        assert code == 0, stderr
+        resent = receiver.requests[2]
+        assert resent.delivery_id == in_flight.delivery_id
+        assert resent.body == in_flight.body
+        accepted = [receiver.requests[0], *receiver.requests[2:]]
+        assert [r["seq"] for req in accepted for r in req.json] == _visitor_seqs(fresh_database_url)
+        assert all(d.status == "delivered" for d in _deliveries(fresh_database_url))
+
+    def test_sigterm_finishes_the_payload_in_flight_then_stops(
+        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        for _ in range(3):
+            create_visitor(api)
+        _subscribe(api, receiver.url, "graceful", maxPerPayload=1)
+        receiver.answer("slow")
+        process = _cli("worker", url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.2")
+        try:
+            assert receiver.wait_for(1, timeout=30)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            receiver.release()
+            code, _stdout, stderr = _finish(process, timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert code == 0, stderr
+        assert "stopping after the payload in flight" in stderr
+        assert len(receiver.requests) == 1
+        (delivered, *_rest) = _deliveries(fresh_database_url)
+        assert delivered.status == "delivered"
+        assert delivered.id == receiver.requests[0].delivery_id
+
+
+class TestWorkers:
+    def test_two_workers_never_send_the_same_payload(
+        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        for _ in range(3):
+            create_visitor(api)
+        for i in range(6):
+            _subscribe(api, receiver.url + f"?s={i}", f"w{i}", maxPerPayload=1)
+        receiver.default = 0.05  # each answer takes a while: both workers are busy at once
+        workers = [
+            _cli("worker", url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.1") for _ in range(2)
+        ]
+        try:
+            assert receiver.wait_for(18, timeout=60), f"{len(receiver.requests)} of 18 payloads arrived"
+            time.sleep(0.5)  # a duplicate, if any, would arrive now
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            outcomes = [_finish(worker, timeout=30) for worker in workers]
+        assert [code for code, _out, _err in outcomes] == [0, 0], outcomes
+        ids = Counter(r.delivery_id for r in receiver.requests)
+        assert len(ids) == 18
+        assert set(ids.values()) == {1}
+        per_subscription: dict[str, list[int]] = {}
+        for request in receiver.requests:
+            per_subscription.setdefault(request.path, []).extend(r["seq"] for r in request.json)
+        seqs = _visitor_seqs(fresh_database_url)
+        assert all(sent == seqs for sent in per_subscription.values()), per_subscription
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestServe:
+    def test_serve_runs_the_worker_in_process_unless_told_not_to(
+        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        create_visitor(api)
+        _subscribe(api, receiver.url, "embedded")
+        quiet = _cli(
+            "serve",
+            "--no-worker",
+            "--port",
+            str(_free_port()),
+            url=fresh_database_url,
+            VISITORHUB_WORKER_POLL_SECONDS="0.1",
+        )
+        try:
+            assert not receiver.wait_for(1, timeout=2)
+        finally:
+            quiet.send_signal(signal.SIGTERM)
+            _finish(quiet)
+        server = _cli(
+            "serve", "--port", str(_free_port()), url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.1"
+        )
+        try:
+            assert receiver.wait_for(1, timeout=30)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            code, _stdout, stderr = _finish(server)
+        # uvicorn shuts down cleanly, then re-raises the signal it caught.
+        assert code in (0, -signal.SIGTERM), stderr
+        assert "worker.stopped" in stderr
+        assert "Application shutdown complete" in stderr
+        assert receiver.url not in stderr  # URLs may hold tokens: not logged
+        engine = make_engine(fresh_database_url)
+        with unit_of_work(make_session_factory(engine)) as session:
+            sub = session.scalar(select(StreamSubscription).where(StreamSubscription.name == "embedded"))
+            assert sub is not None
+            assert sub.lease_owner is None
+        engine.dispose()
