@@ -63,8 +63,8 @@ class StreamDelivery(Base):
     record_count: Mapped[int] = mapped_column(Integer)
     first_seq: Mapped[int] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger)
-    # The exact body sent at every attempt (same bytes, same records, same id).
-    payload: Mapped[str] = mapped_column(Text)
+    # The exact body sent at every attempt (same bytes, same records, same id); loaded only when read.
+    payload: Mapped[str] = mapped_column(Text, deferred=True)
     http_status: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))

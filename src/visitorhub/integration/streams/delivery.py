@@ -21,22 +21,37 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    case,
+    cast,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.config import Settings
-from visitorhub.core.db import unit_of_work, utcnow
+from visitorhub.core.db import make_session_factory, unit_of_work, utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_send, make_client, send_pinned
 from visitorhub.domains import all_resources
 from visitorhub.errors import AppError, Conflict, NotFound
 from visitorhub.integration.streams.auth import load_auth, request_headers
-from visitorhub.integration.streams.service import DEAD, DELIVERED, PENDING, lag, open_delivery
+from visitorhub.integration.streams.service import DEAD, DELIVERED, PENDING, lag
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamSubscription
 
@@ -146,14 +161,20 @@ def _lease_free(sub: StreamSubscription, now: datetime) -> bool:
 # Payloads --------------------------------------------------------------------------------------------
 
 
-def _id_casts() -> dict[str, Callable[[str], Any]]:
-    """Entity -> how its change-log id (text) is written in a record: as the API writes that id."""
-    casts: dict[str, Callable[[str], Any]] = {}
+@cache
+def _id_json(entity: str) -> Callable[[str], bytes]:
+    """How an entity's change-log id (text) is written in a record: as the API writes that id."""
     for resource in all_resources().values():
-        service = resource.service
-        column = getattr(service.model, service.pk_attr)
-        casts[resource.entity] = int if column.type.python_type is int else str
-    return casts
+        if resource.entity == entity:
+            column = getattr(resource.service.model, resource.service.pk_attr)
+            if column.type.python_type is int:
+                return lambda entity_id: entity_id.encode()
+    return orjson.dumps
+
+
+def cast_table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
 
 
 def _iso(value: datetime) -> str:
@@ -162,103 +183,287 @@ def _iso(value: datetime) -> str:
 
 Shaper = Callable[[dict[str, Any]], dict[str, Any]]
 
+# The hot path (one payload after another) speaks Core on the session's connection: a handful of small
+# statements per payload, without the ORM's per-object bookkeeping.
+SUBSCRIPTIONS = cast_table(StreamSubscription)
+DELIVERIES = cast_table(StreamDelivery)
+ATTEMPTS = cast_table(StreamDeliveryAttempt)
+CHANGES = cast_table(ChangeLogEntry)
 
-def build_delivery(
-    session: Session, sub: StreamSubscription, size: int, shape: Shaper | None = None
-) -> StreamDelivery | None:
-    """The next payload after the cursor (at most `size` records), stored pending; None when caught up."""
-    log_ = ChangeLogEntry
-    stmt = select(log_.seq, log_.operation, log_.entity_id, log_.occurred_at, log_.data).where(
-        log_.entity == sub.entity, log_.seq > sub.cursor_seq
-    )
-    if sub.start_date is not None:
-        stmt = stmt.where(log_.occurred_at >= sub.start_date)
-    rows = session.execute(stmt.order_by(log_.seq).limit(size)).all()
+
+def _prebuilt_statements() -> dict[str, Any]:
+    """The per-payload statements, built once with bound parameters (building a statement costs more than
+    running it on SQLite)."""
+    d, s, c = DELIVERIES.c, SUBSCRIPTIONS.c, CHANGES.c
+
+    def changes(data: Any) -> Any:
+        return (
+            select(c.seq, c.operation, c.entity_id, c.occurred_at, data)
+            .where(c.entity == bindparam("entity"), c.seq > bindparam("after"))
+            .where(c.occurred_at >= bindparam("since", type_=c.occurred_at.type))
+            .order_by(c.seq)
+            .limit(bindparam("size"))
+        )
+
+    return {
+        # Without a template the JSON text is copied as is; a template needs the parsed value.
+        "changes_raw": changes(cast(c.data, Text)),
+        "changes_shaped": changes(c.data),
+        "new_delivery": insert(DELIVERIES),
+        "pending": select(d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, d.payload)
+        .where(d.subscription_id == bindparam("subscription_id"), d.status == PENDING)
+        .order_by(d.first_seq)
+        .limit(1),
+        "renew": update(SUBSCRIPTIONS)
+        .where(s.id == bindparam("subscription_id"), s.lease_owner == bindparam("owner"))
+        .values(lease_expires_at=bindparam("until", type_=s.lease_expires_at.type)),
+        "run_settings": select(
+            s.entity, s.url, s.auth, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload
+        ).where(s.id == bindparam("subscription_id")),
+        "read": select(
+            d.subscription_id,
+            d.status,
+            d.attempts,
+            d.record_count,
+            d.first_seq,
+            d.last_seq,
+            d.delivered_at,
+            d.dead_at,
+            s.max_attempts,
+            s.name,
+        )
+        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
+        .where(d.id == bindparam("delivery_id"))
+        .with_for_update(of=DELIVERIES),
+        "delivery": update(DELIVERIES)
+        .where(d.id == bindparam("delivery_id"))
+        .values(
+            {
+                column: bindparam(column)
+                for column in (
+                    "status",
+                    "attempts",
+                    "http_status",
+                    "duration_ms",
+                    "error",
+                    "response_excerpt",
+                    "last_attempt_at",
+                    "delivered_at",
+                    "dead_at",
+                )
+            }
+        ),
+        "attempt": insert(ATTEMPTS),
+        # Counters add what the attempt changed; the cursor only ever moves forward (to `cursor`, if larger).
+        "subscription": update(SUBSCRIPTIONS)
+        .where(s.id == bindparam("subscription_id"))
+        .values(
+            attempts_delivered=s.attempts_delivered + bindparam("delivered", type_=Integer),
+            attempts_failed=s.attempts_failed + bindparam("failed", type_=Integer),
+            payloads_dead=s.payloads_dead + bindparam("dead", type_=Integer),
+            records_delivered=s.records_delivered + bindparam("records", type_=Integer),
+            cursor_seq=case(
+                (s.cursor_seq < bindparam("cursor", type_=BigInteger), bindparam("cursor", type_=BigInteger)),
+                else_=s.cursor_seq,
+            ),
+        ),
+    }
+
+
+_STATEMENTS = _prebuilt_statements()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A stored payload: what a POST of it needs."""
+
+    delivery_id: str
+    attempts: int
+    record_count: int
+    first_seq: int
+    last_seq: int
+    body: bytes
+
+
+def pending_payload(conn: Connection, subscription_id: int) -> Payload | None:
+    """The payload built and not yet accepted: a subscription has at most one, and sends it first."""
+    row = conn.execute(_STATEMENTS["pending"], {"subscription_id": subscription_id}).one_or_none()
+    if row is None:
+        return None
+    return Payload(row.id, row.attempts, row.record_count, row.first_seq, row.last_seq, row.payload.encode())
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The records of the next payload, read and serialised, not yet stored."""
+
+    key: tuple[int, int, datetime | None]  # (after seq, size, start date): what was read
+    record_count: int
+    first_seq: int
+    last_seq: int
+    body: bytes
+
+
+def read_batch(
+    conn: Connection,
+    entity: str,
+    after_seq: int,
+    start_date: datetime | None,
+    size: int,
+    shape: Shaper | None = None,
+) -> Batch | None:
+    """The changes after `after_seq` (at most `size`) as a JSON array of records; None when caught up.
+
+    Without a template, each record's `data` is the change log's JSON text, copied into the body as is
+    (no parse and re-serialise: the text is already compact JSON)."""
+    statement = _STATEMENTS["changes_shaped" if shape is not None else "changes_raw"]
+    params = {"entity": entity, "after": after_seq, "since": start_date or _EPOCH, "size": size}
+    rows = conn.execute(statement, params).all()
     if not rows:
         return None
-    cast = _id_casts().get(sub.entity, str)
-    records = [
-        {
-            "seq": seq,
-            "operation": operation,
-            "entity": sub.entity,
-            "entityId": cast(entity_id),
-            "occurredAt": _iso(occurred_at),
-            "data": shape(data) if shape is not None and data is not None else data,
-        }
-        for seq, operation, entity_id, occurred_at, data in rows
-    ]
-    delivery = StreamDelivery(
-        id=f"dlv_{uuid.uuid4().hex}",
-        subscription_id=sub.id,
-        status=PENDING,
-        attempts=0,
-        record_count=len(records),
-        first_seq=rows[0].seq,
-        last_seq=rows[-1].seq,
-        payload=orjson.dumps(records).decode(),
-        creation_date=utcnow(),
+    id_json = _id_json(entity)
+    entity_json = orjson.dumps(entity)
+    records = []
+    for seq, operation, entity_id, occurred_at, value in rows:
+        if shape is not None:
+            value = orjson.dumps(shape(value) if value is not None else None)
+        elif value is None:
+            value = b"null"
+        else:
+            value = value.encode()
+        records.append(
+            b'{"seq":%d,"operation":"%s","entity":%s,"entityId":%s,"occurredAt":"%s","data":%s}'
+            % (seq, operation.encode(), entity_json, id_json(entity_id), _iso(occurred_at).encode(), value)
+        )
+    body = b"[" + b",".join(records) + b"]"
+    return Batch((after_seq, size, start_date), len(records), rows[0].seq, rows[-1].seq, body)
+
+
+def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Payload:
+    """Store a batch as the subscription's pending payload, under a new delivery id."""
+    payload = Payload(
+        f"dlv_{uuid.uuid4().hex}", 0, batch.record_count, batch.first_seq, batch.last_seq, batch.body
     )
-    session.add(delivery)
-    session.flush()
-    return delivery
+    conn.execute(
+        _STATEMENTS["new_delivery"],
+        {
+            "id": payload.delivery_id,
+            "subscription_id": subscription_id,
+            "status": PENDING,
+            "attempts": 0,
+            "record_count": payload.record_count,
+            "first_seq": payload.first_seq,
+            "last_seq": payload.last_seq,
+            "payload": batch.body.decode(),
+            "creation_date": utcnow(),
+        },
+    )
+    return payload
+
+
+class ReadAhead:
+    """Reads the next batch while the current payload is on the wire (a POST mostly waits on the
+    receiver). Nothing is stored ahead: the batch becomes a payload only in the transaction that records
+    the current payload's acceptance, so there is still at most one pending payload, and a failure
+    simply drops the batch. Reads run on their own read-only session (no write lock on SQLite)."""
+
+    def __init__(self, sessions: Sessions, shape: Shaper | None) -> None:
+        self.sessions = make_session_factory(sessions.kw["bind"], readonly=True)
+        self.shape = shape
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visitorhub-read-ahead")
+        self.future: Future[Batch | None] | None = None
+
+    @staticmethod
+    def possible(sessions: Sessions) -> bool:
+        """Only on an engine: sessions bound to one connection (tests) cannot share it across threads."""
+        return isinstance(sessions.kw.get("bind"), Engine)
+
+    def start(self, entity: str, after_seq: int, start_date: datetime | None, size: int) -> None:
+        self.future = self.pool.submit(self._read, entity, after_seq, start_date, size)
+
+    def _read(self, entity: str, after_seq: int, start_date: datetime | None, size: int) -> Batch | None:
+        with unit_of_work(self.sessions) as session:
+            return read_batch(session.connection(), entity, after_seq, start_date, size, self.shape)
+
+    def take(self, key: tuple[int, int, datetime | None]) -> Batch | None:
+        """The batch read ahead if it was read for `key` (else None: read it now)."""
+        future, self.future = self.future, None
+        if future is None:
+            return None
+        try:
+            batch = future.result()
+        except Exception:  # the inline read will meet the same problem and report it
+            log.debug("streams.read_ahead_failed", exc_info=True)
+            return None
+        return batch if batch is not None and batch.key == key else None
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def record_attempt(session: Session, delivery_id: str, attempt: Attempt, trigger: str) -> str:
     """Store one attempt and what follows from it: delivered (cursor moves on), failed, or dead (the
     attempt limit is reached: the payload is set aside, replayable, and the cursor moves on)."""
-    delivery = session.get(StreamDelivery, delivery_id)
-    if delivery is None:  # its subscription was deleted meanwhile
+    conn = session.connection()
+    row = conn.execute(_STATEMENTS["read"], {"delivery_id": delivery_id}).one_or_none()
+    if row is None:  # its subscription was deleted meanwhile
         return "delivered" if attempt.delivered else "failed"
-    sub = session.get(StreamSubscription, delivery.subscription_id)
-    assert sub is not None
     now = utcnow()
-    delivery.attempts += 1
-    delivery.http_status = attempt.http_status
-    delivery.duration_ms = attempt.duration_ms
-    delivery.error = attempt.error
-    delivery.response_excerpt = attempt.excerpt
-    delivery.last_attempt_at = now
-    session.add(
-        StreamDeliveryAttempt(
-            delivery_id=delivery.id,
-            number=delivery.attempts,
-            trigger=trigger,
-            outcome="delivered" if attempt.delivered else "failed",
-            http_status=attempt.http_status,
-            duration_ms=attempt.duration_ms,
-            error=attempt.error,
-            response_excerpt=attempt.excerpt,
-            attempted_at=now,
-        )
-    )
+    number = row.attempts + 1
+    status, delivered_at, dead_at, cursor = row.status, row.delivered_at, row.dead_at, 0
+    counts = {"delivered": 0, "failed": 0, "dead": 0, "records": 0}
     outcome = "delivered" if attempt.delivered else "failed"
     if attempt.delivered:
-        sub.attempts_delivered += 1
-        if delivery.status != DELIVERED:
-            delivery.status = DELIVERED
-            delivery.delivered_at = now
-            sub.records_delivered += delivery.record_count
-        sub.cursor_seq = max(sub.cursor_seq, delivery.last_seq)
+        counts["delivered"], cursor = 1, row.last_seq
+        if status != DELIVERED:
+            status, delivered_at, counts["records"] = DELIVERED, now, row.record_count
     else:
-        sub.attempts_failed += 1
-        if delivery.status == PENDING and delivery.attempts >= sub.max_attempts:
-            delivery.status = DEAD
-            delivery.dead_at = now
-            sub.payloads_dead += 1
-            sub.cursor_seq = max(sub.cursor_seq, delivery.last_seq)
-            outcome = "dead"
+        counts["failed"] = 1
+        if status == PENDING and number >= row.max_attempts:
+            status, dead_at, counts["dead"], cursor, outcome = DEAD, now, 1, row.last_seq, "dead"
             log.warning(
                 "streams.dead_letter subscription=%s delivery=%s seq=%d..%d records=%d attempts=%d error=%s",
-                sub.name,
-                delivery.id,
-                delivery.first_seq,
-                delivery.last_seq,
-                delivery.record_count,
-                delivery.attempts,
+                row.name,
+                delivery_id,
+                row.first_seq,
+                row.last_seq,
+                row.record_count,
+                number,
                 attempt.error,
             )
-    session.flush()
+    details = {
+        "http_status": attempt.http_status,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "response_excerpt": attempt.excerpt,
+    }
+    conn.execute(
+        _STATEMENTS["delivery"],
+        {
+            "delivery_id": delivery_id,
+            "status": status,
+            "attempts": number,
+            "last_attempt_at": now,
+            "delivered_at": delivered_at,
+            "dead_at": dead_at,
+            **details,
+        },
+    )
+    conn.execute(
+        _STATEMENTS["attempt"],
+        {
+            "delivery_id": delivery_id,
+            "number": number,
+            "trigger": trigger,
+            "outcome": "delivered" if attempt.delivered else "failed",
+            "attempted_at": now,
+            **details,
+        },
+    )
+    conn.execute(
+        _STATEMENTS["subscription"], {"subscription_id": row.subscription_id, "cursor": cursor, **counts}
+    )
     return outcome
 
 
@@ -327,14 +532,9 @@ class RunReport:
 class _Job:
     """What a POST needs, read in the transaction that prepared it (none is open while it runs)."""
 
-    delivery_id: str
+    payload: Payload
     url: str
     headers: dict[str, str]
-    body: bytes
-    attempt: int
-    record_count: int
-    first_seq: int
-    last_seq: int
 
 
 def _shaper(session: Session, sub: StreamSubscription) -> Shaper | None:
@@ -345,35 +545,50 @@ def _shaper(session: Session, sub: StreamSubscription) -> Shaper | None:
     return template_shaper(session, sub.template, sub.entity)
 
 
-def _prepare(session: Session, subscription_id: int, owner: str, sent: int, settings: Settings) -> _Job | str:
-    """The next payload to send (pending first, else a new one), or why the run stops."""
-    sub = session.get(StreamSubscription, subscription_id)
-    if sub is None:
-        return "deleted"
-    if sub.lease_owner != owner:
-        return "lease_lost"
-    remaining = sub.max_per_run - sent
-    delivery = open_delivery(session, sub)
-    if delivery is None:
-        if remaining <= 0:
+@dataclass
+class _Run:
+    """A run in progress: whose lease it holds, what it has sent, how it shapes records."""
+
+    subscription_id: int
+    owner: str
+    settings: Settings
+    shape: Shaper | None = None
+    read_ahead: ReadAhead | None = None
+    sent: int = 0
+
+    def prepare(self, session: Session, none_pending: bool = False) -> _Job | str:
+        """The next payload to send (the pending one first, else a new one), or why the run stops; renews
+        the lease. `none_pending`: the caller has just settled the pending payload."""
+        conn = session.connection()
+        until = utcnow() + timedelta(seconds=self.settings.streams_lease_seconds)
+        key = {"subscription_id": self.subscription_id}
+        renewed = conn.execute(_STATEMENTS["renew"], {**key, "owner": self.owner, "until": until})
+        sub = conn.execute(_STATEMENTS["run_settings"], key).one_or_none()
+        if sub is None:
+            return "deleted"
+        if renewed.rowcount != 1:  # taken over after our lease expired
+            return "lease_lost"
+        remaining = sub.max_per_run - self.sent
+        payload = None if none_pending else pending_payload(conn, self.subscription_id)
+        if payload is None:
+            if remaining <= 0:
+                return "max_per_run"
+            size = min(sub.max_per_payload, remaining)
+            wanted = (sub.cursor_seq, size, sub.start_date)
+            batch = self.read_ahead.take(wanted) if self.read_ahead is not None else None
+            if batch is None:
+                batch = read_batch(conn, sub.entity, sub.cursor_seq, sub.start_date, size, self.shape)
+            if batch is None:
+                return "caught_up"
+            payload = store_payload(conn, self.subscription_id, batch)
+        elif self.sent > 0 and payload.record_count > remaining:
             return "max_per_run"
-        delivery = build_delivery(session, sub, min(sub.max_per_payload, remaining), _shaper(session, sub))
-        if delivery is None:
-            return "caught_up"
-    elif sent > 0 and delivery.record_count > remaining:
-        return "max_per_run"
-    sub.lease_expires_at = utcnow() + timedelta(seconds=settings.streams_lease_seconds)
-    body = delivery.payload.encode()
-    return _Job(
-        delivery_id=delivery.id,
-        url=sub.url,
-        headers=request_headers(load_auth(sub.auth), delivery.id, body),
-        body=body,
-        attempt=delivery.attempts + 1,
-        record_count=delivery.record_count,
-        first_seq=delivery.first_seq,
-        last_seq=delivery.last_seq,
-    )
+        if self.read_ahead is not None:
+            following = min(sub.max_per_payload, remaining - payload.record_count)
+            if following > 0:
+                self.read_ahead.start(sub.entity, payload.last_seq, sub.start_date, following)
+        headers = request_headers(load_auth(sub.auth), payload.delivery_id, payload.body)
+        return _Job(payload, sub.url, headers)
 
 
 def run_subscription(
@@ -384,7 +599,7 @@ def run_subscription(
     stop: threading.Event | None = None,
 ) -> RunReport:
     """One run: send payloads in seq order until caught up, `maxPerRun` records, a failure, or `stop`."""
-    owner = new_owner()
+    run = _Run(subscription_id, new_owner(), settings)
     with unit_of_work(sessions) as session:
         sub = session.get(StreamSubscription, subscription_id, with_for_update=True)
         if sub is None:
@@ -395,19 +610,28 @@ def run_subscription(
             report.stopped_because = "busy"
             report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
             return report
-        sub.lease_owner = owner
+        try:
+            # Resolved once a run: a template changed meanwhile applies from the next run on.
+            run.shape = _shaper(session, sub)
+        except AppError as exc:  # e.g. its template was deleted: a configuration error, reported
+            report.stopped_because, report.error = "error", exc.message
+            report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
+            log.error("streams.run_failed subscription=%s error=%s", report.name, exc.message)
+            return report
+        sub.lease_owner = run.owner
         sub.lease_expires_at = now + timedelta(seconds=settings.streams_lease_seconds)
         sub.last_run_at = now
+    if ReadAhead.possible(sessions):
+        run.read_ahead = ReadAhead(sessions, run.shape)
     try:
-        _send_payloads(sessions, subscription_id, owner, settings, sender, stop, report)
-    except AppError as exc:  # e.g. its template was deleted: a configuration error, reported
-        report.stopped_because, report.error = "error", exc.message
-        log.error("streams.run_failed subscription=%s error=%s", report.name, exc.message)
+        _send_payloads(sessions, run, sender, stop, report)
     finally:
+        if run.read_ahead is not None:
+            run.read_ahead.close()
         with unit_of_work(sessions) as session:
             session.execute(
                 update(StreamSubscription)
-                .where(StreamSubscription.id == subscription_id, StreamSubscription.lease_owner == owner)
+                .where(StreamSubscription.id == subscription_id, StreamSubscription.lease_owner == run.owner)
                 .values(lease_owner=None, lease_expires_at=None)
             )
             sub = session.get(StreamSubscription, subscription_id)
@@ -426,45 +650,38 @@ def run_subscription(
 
 
 def _send_payloads(
-    sessions: Sessions,
-    subscription_id: int,
-    owner: str,
-    settings: Settings,
-    sender: Sender,
-    stop: threading.Event | None,
-    report: RunReport,
+    sessions: Sessions, run: _Run, sender: Sender, stop: threading.Event | None, report: RunReport
 ) -> None:
-    sent = 0
-    while True:
-        if stop is not None and stop.is_set():
-            report.stopped_because = "shutdown"
-            return
+    """POST payload after payload. The transaction that records an answer also prepares the next payload:
+    one commit per payload, and still none open during a POST."""
+    with unit_of_work(sessions) as session:
+        job = run.prepare(session)
+    while isinstance(job, _Job):
+        payload = job.payload
+        attempt = sender.post(job.url, job.headers, payload.body)
         with unit_of_work(sessions) as session:
-            job = _prepare(session, subscription_id, owner, sent, settings)
-        if isinstance(job, str):
-            report.stopped_because = job
-            return
-        attempt = sender.post(job.url, job.headers, job.body)
-        with unit_of_work(sessions) as session:
-            outcome = record_attempt(session, job.delivery_id, attempt, "run")
-        report.payloads.append(
-            PayloadOutcome(
-                job.delivery_id,
-                job.attempt,
-                outcome,
-                attempt.http_status,
-                attempt.duration_ms,
-                job.record_count,
-                job.first_seq,
-                job.last_seq,
-                attempt.error,
+            outcome = record_attempt(session, payload.delivery_id, attempt, "run")
+            report.payloads.append(
+                PayloadOutcome(
+                    payload.delivery_id,
+                    payload.attempts + 1,
+                    outcome,
+                    attempt.http_status,
+                    attempt.duration_ms,
+                    payload.record_count,
+                    payload.first_seq,
+                    payload.last_seq,
+                    attempt.error,
+                )
             )
-        )
-        if outcome != "delivered":
-            report.stopped_because = "dead_letter" if outcome == "dead" else "failure"
-            return
-        sent += job.record_count
-        report.records_delivered += job.record_count
+            if outcome != "delivered":
+                job = "dead_letter" if outcome == "dead" else "failure"
+            else:
+                run.sent += payload.record_count
+                report.records_delivered += payload.record_count
+                stopping = stop is not None and stop.is_set()
+                job = "shutdown" if stopping else run.prepare(session, none_pending=True)
+    report.stopped_because = job
 
 
 def replay_delivery(sessions: Sessions, delivery_id: str, sender: Sender) -> PayloadOutcome:

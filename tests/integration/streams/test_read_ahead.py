@@ -1,0 +1,84 @@
+"""Runs on an engine (as the worker and the CLI make them) read the next batch while a payload is on the
+wire: the same payloads, in the same order, as without it, whatever happens in between."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import committed_client
+from tests.factories import create_visitor
+from tests.servers import Receiver
+from visitorhub.config import Settings
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.integration.streams.delivery import ReadAhead, RunReport, Sender, run_subscription
+from visitorhub.models import ChangeLogEntry, StreamDelivery
+
+
+@pytest.fixture
+def api(fresh_database_url: str) -> Iterator[TestClient]:
+    with committed_client(fresh_database_url) as client:
+        yield client
+
+
+@pytest.fixture
+def sessions(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(fresh_database_url)
+    factory = make_session_factory(engine)
+    assert ReadAhead.possible(factory)
+    yield factory
+    engine.dispose()
+
+
+def _run(sessions: sessionmaker[Session], settings: Settings, subscription_id: int) -> RunReport:
+    with Sender(settings) as sender:
+        return run_subscription(sessions, subscription_id, settings, sender)
+
+
+def _subscribe(api: TestClient, url: str, **overrides: Any) -> int:
+    body = {"name": "ahead", "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
+    response = api.post("/integration/subscriptions", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["data"]["subscriptionId"])
+
+
+def _visitor_seqs(sessions: sessionmaker[Session]) -> list[int]:
+    with unit_of_work(sessions) as session:
+        stmt = select(ChangeLogEntry.seq).where(ChangeLogEntry.entity == "Visitor")
+        return list(session.scalars(stmt.order_by(ChangeLogEntry.seq)))
+
+
+def test_payloads_follow_each_other_without_gaps_or_repeats(
+    api: TestClient, receiver: Receiver, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    for _ in range(7):
+        create_visitor(api)
+    subscription_id = _subscribe(api, receiver.url, maxPerPayload=2, maxPerRun=5)
+    report = _run(sessions, settings, subscription_id)
+    assert [p.record_count for p in report.payloads] == [2, 2, 1]  # the last one cut by maxPerRun
+    report = _run(sessions, settings, subscription_id)
+    assert [p.record_count for p in report.payloads] == [2]
+    assert [r["seq"] for r in receiver.records()] == _visitor_seqs(sessions)
+
+
+def test_a_failure_drops_what_was_read_ahead(
+    api: TestClient, receiver: Receiver, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    for _ in range(4):
+        create_visitor(api)
+    subscription_id = _subscribe(api, receiver.url, maxPerPayload=1)
+    receiver.answer(200, 500)
+    report = _run(sessions, settings, subscription_id)
+    assert [p.outcome for p in report.payloads] == ["delivered", "failed"]
+    with unit_of_work(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(StreamDelivery)) == 2  # nothing stored ahead
+    create_visitor(api)  # changes made meanwhile come after, in order
+    _run(sessions, settings, subscription_id)
+    accepted = [receiver.requests[0], *receiver.requests[2:]]
+    assert receiver.requests[2].body == receiver.requests[1].body
+    assert [r["seq"] for request in accepted for r in request.json] == _visitor_seqs(sessions)
