@@ -1,5 +1,5 @@
 """The batch helpers of the write path (used by template imports) give the same results as the per-record path:
-VisitorService.batch, CrudService.assign_ids, the fast paths of apply_create and represent."""
+VisitorService.batch, CrudService.insert_many, the fast paths of apply_create and represent."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import event, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core.service import WriteContext
@@ -92,55 +93,117 @@ class TestVisitorBatch:
             assert visitor_service.email_taken(session, other.email)
 
 
-class TestAssignIds:
-    def test_numbers_new_records_as_sqlite_would(self, session: Session) -> None:
+def _new_vehicles(session: Session, visitor: Visitor, plates: list[str]) -> list[Vehicle]:
+    return [
+        vehicle_service.new_record(
+            vehicle_service.plan_create(
+                session, {"visitor_id": visitor.visitor_id, "license_plate": plate}, WriteContext()
+            )
+        )
+        for plate in plates
+    ]
+
+
+def _row(session: Session, model: type[Visitor] | type[Vehicle], key: Any) -> dict[str, Any]:
+    """A stored row, read back as a fresh instance's column values."""
+    session.expire_all()
+    obj = session.get(model, key)
+    assert obj is not None
+    return {attr.key: getattr(obj, attr.key) for attr in sa_inspect(model).column_attrs}
+
+
+class TestInsertMany:
+    def test_numbers_integer_keys_in_order(self, session: Session) -> None:
         visitor = _visitor(session)
         first = vehicle_service.create(
             session, {"visitor_id": visitor.visitor_id, "license_plate": "AA-001-AA"}, WriteContext()
         )
-        new = [
-            vehicle_service.apply_create(
-                session,
-                vehicle_service.plan_create(
-                    session,
-                    {"visitor_id": visitor.visitor_id, "license_plate": f"AA-{i:03d}-AB"},
-                    WriteContext(),
-                ),
-            )
-            for i in range(3)
-        ]
-        vehicle_service.assign_ids(session)
-        top = session.scalar(select(func.max(Vehicle.vehicle_id)))
-        assert top == first.vehicle_id
+        new = _new_vehicles(session, visitor, [f"AA-{i:03d}-AB" for i in range(3)])
+        session.flush()  # the change records create() added
+        statements = _Statements(session)
+        try:
+            vehicle_service.insert_many(session, new)
+        finally:
+            statements.close()
+        ids = [v.vehicle_id for v in new]
+        assert ids == sorted(ids)
+        assert ids[0] > first.vehicle_id
         if session.get_bind().dialect.name == "sqlite":
-            assert [v.vehicle_id for v in new] == [top + 1, top + 2, top + 3]
-        else:  # other backends return the generated ids in bulk: nothing is assigned up front
-            assert [v.vehicle_id for v in new] == [None, None, None]
-        session.flush()
-        assert all(v.vehicle_id is not None and v.vehicle_id > top for v in new)
+            # numbered as SQLite would (largest key + 1, ...), then one executemany
+            assert ids == [first.vehicle_id + 1, first.vehicle_id + 2, first.vehicle_id + 3]
+            assert statements.count == 2  # max(vehicle_id) and the INSERT
+        else:  # the database numbers them: one INSERT ... RETURNING, in the order of the records
+            assert statements.count == 1
         stored = session.scalars(
-            select(Vehicle.license_plate).where(Vehicle.vehicle_id > top).order_by(Vehicle.vehicle_id)
+            select(Vehicle.license_plate)
+            .where(Vehicle.vehicle_id > first.vehicle_id)
+            .order_by(Vehicle.vehicle_id)
         )
         assert list(stored) == ["AA-000-AB", "AA-001-AB", "AA-002-AB"]
 
-    def test_a_single_record_is_left_to_the_database(self, session: Session) -> None:
+    def test_writes_the_row_a_flush_writes_and_the_record_shows_it(self, session: Session) -> None:
         visitor = _visitor(session)
-        one = vehicle_service.apply_create(
+        flushed = vehicle_service.apply_create(
             session,
-            {"visitor_id": visitor.visitor_id, "license_plate": "ZZ-1", "license_plate_normalized": "ZZ1"},
+            vehicle_service.plan_create(
+                session, {"visitor_id": visitor.visitor_id, "license_plate": "bb-1"}, WriteContext()
+            ),
         )
-        vehicle_service.assign_ids(session)
-        assert one.vehicle_id is None
         session.flush()
-        assert one.vehicle_id is not None
+        (inserted,) = _new_vehicles(session, visitor, ["bb-2"])
+        inserted.creation_date = inserted.update_date = flushed.creation_date
+        vehicle_service.insert_many(session, [inserted])
+        assert sa_inspect(inserted).transient  # the writer drops it with the batch
+        represented = vehicle_service.represent(inserted)
+        flushed_row = _row(session, Vehicle, flushed.vehicle_id)
+        inserted_row = _row(session, Vehicle, inserted.vehicle_id)
+        for row in (flushed_row, inserted_row):
+            row.pop("vehicle_id"), row.pop("license_plate"), row.pop("license_plate_normalized")
+        assert inserted_row == flushed_row
+        stored = session.get(Vehicle, inserted.vehicle_id)
+        assert represented == vehicle_service.represent(stored)
 
-    def test_keys_with_client_side_ids_are_untouched(self, session: Session) -> None:
+    def test_column_defaults_fill_unset_columns(self, session: Session) -> None:
+        values = visitor_service.plan_create(session, _visitor_values(), WriteContext())
+        visitor = visitor_service.new_record(values)
+        assert "email_verified" not in visitor.__dict__
+        visitor_service.insert_many(session, [visitor])
+        assert visitor.email_verified is False
+        assert visitor.phone is None
+        assert _row(session, Visitor, visitor.visitor_id)["email_verified"] is False
+
+    def test_client_side_keys_are_kept(self, session: Session) -> None:
         chosen = uuid.uuid4()
-        visitor = visitor_service.apply_create(
-            session, visitor_service.plan_create(session, _visitor_values(visitor_id=chosen), WriteContext())
-        )
-        visitor_service.assign_ids(session)
+        values = visitor_service.plan_create(session, _visitor_values(visitor_id=chosen), WriteContext())
+        visitor = visitor_service.new_record(values)
+        visitor_service.insert_many(session, [visitor])
         assert visitor.visitor_id == chosen
+        assert session.get(Visitor, chosen) is not None
+
+    def test_records_that_need_the_unit_of_work_are_flushed(self, session: Session) -> None:
+        visitor = _visitor(session)
+        visitor.first_name = "Changed"  # pending in the session: flushed first
+        now = visitor.creation_date
+        linked = Vehicle(visitor=visitor, license_plate="CC-1", license_plate_normalized="CC1")
+        linked.creation_date = linked.update_date = now
+        undated = vehicle_service.new_record(
+            {"visitor_id": visitor.visitor_id, "license_plate": "CC-2", "license_plate_normalized": "CC2"}
+        )
+        del undated.__dict__["creation_date"]  # a default the database side would compute
+        vehicle_service.insert_many(session, [linked, undated])
+        assert linked in session
+        assert undated in session
+        assert linked.visitor_id == visitor.visitor_id
+        assert undated.creation_date is not None
+        assert _row(session, Visitor, visitor.visitor_id)["first_name"] == "Changed"
+
+    def test_new_visitors_drop_the_preloaded_answers(self, session: Session) -> None:
+        values = _visitor_values()
+        with visitor_service.batch(session, [values]):
+            assert not visitor_service.email_taken(session, values["email"])
+            planned = visitor_service.plan_create(session, values, WriteContext())
+            visitor_service.insert_many(session, [visitor_service.new_record(planned)])
+            assert visitor_service.email_taken(session, values["email"])
 
 
 class TestApplyCreateAndRepresent:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,16 @@ def same_value(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+@dataclass(frozen=True)
+class _InsertColumns:
+    """How insert_many writes one entity's records."""
+
+    names: tuple[tuple[str, str], ...]  # (attribute, column) of every column
+    defaults: dict[str, Any]  # attribute -> its scalar column default (None without one)
+    computed: frozenset[str]  # attributes whose default a function, SQL or the server computes
+    relationships: frozenset[str]
+
+
 class CrudService(Generic[M]):
     """Writes one entity type. Subclasses add rules through the prepare_* hooks."""
 
@@ -61,6 +71,7 @@ class CrudService(Generic[M]):
             self.pk_attr if autoinc is not None and autoinc.key == self.pk_attr else None
         )
         self._plain: frozenset[str] | None = None  # see _plain_columns
+        self._columns: _InsertColumns | None = None  # see _insert_columns
         # The read schema's fields, when all of them are plain columns (see represent).
         columns = {attr.key for attr in mapper.column_attrs}
         fields = tuple(read.model_fields)
@@ -104,13 +115,20 @@ class CrudService(Generic[M]):
 
     # Write path ------------------------------------------------------------------------------------
     # create/update = plan (checks and derived values, may raise, changes nothing) + apply (changes the
-    # session, cannot fail) + flush + change log. Batch writers (template imports) call plan/apply per
-    # record and `log` once per batch, so a million rows do not cost a million flushes.
+    # session, cannot fail) + flush + change log. Batch writers (template imports) plan each record, make
+    # new ones with new_record, apply updates, then write a batch with one flush (updates) and one
+    # insert_many per entity, and log it once, so a million rows do not cost a million flushes.
 
     def plan_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         return self.prepare_create(session, dict(values), ctx)
 
     def apply_create(self, session: Session, values: dict[str, Any]) -> M:
+        obj = self.new_record(values)
+        session.add(obj)
+        return obj
+
+    def new_record(self, values: dict[str, Any]) -> M:
+        """The new record for planned `values`, not yet in any session (apply_create adds it)."""
         now = utcnow()
         plain = self._plain_columns()
         if plain.issuperset(values):
@@ -123,7 +141,6 @@ class CrudService(Generic[M]):
             obj = self.model(**values)
             obj.creation_date = now  # type: ignore[attr-defined]
             obj.update_date = now  # type: ignore[attr-defined]
-        session.add(obj)
         return obj
 
     def _plain_columns(self) -> frozenset[str]:
@@ -154,26 +171,92 @@ class CrudService(Generic[M]):
             setattr(obj, key, value)
         obj.update_date = utcnow()  # type: ignore[attr-defined]
 
-    def assign_ids(self, session: Session) -> None:
-        """Batch writers, before flushing many new records of this type: number them as SQLite would.
+    def insert_many(self, session: Session, records: Sequence[M]) -> None:
+        """Batch writers: INSERT new records made by new_record, as a flush would, in one executemany.
 
-        SQLite's RETURNING does not promise the order of a multi-row INSERT, so the ORM inserts records
-        whose integer key the database numbers one statement each. A writer holds SQLite's write lock
-        (BEGIN IMMEDIATE), so it may give the session's new records the keys SQLite would give them
-        (largest key + 1, + 2, ... in insertion order, as for a rowid table without AUTOINCREMENT), and
-        the flush is one executemany. Other backends return keys in bulk: nothing to do there."""
+        For a batch of plain new records the unit of work's per-object bookkeeping (cascades, history,
+        identity map) costs more than the INSERT itself, so their column values go to one Core
+        executemany instead: columns left unset get their scalar column default (or NULL), in the record
+        too, as the flush would. A record that leaves unset a column whose default is computed (a
+        callable, SQL or server default) or that holds a relationship is added and flushed instead. The
+        session is flushed first. Inserted records stay out of the session: the writer reads them (ids,
+        represent) and drops them; a change to them after this call is not written.
+        """
+        columns = self._insert_columns()
+        fast: list[M] = []
+        for obj in records:
+            state = obj.__dict__
+            if columns.computed.issubset(state) and columns.relationships.isdisjoint(state):
+                fast.append(obj)
+            else:
+                session.add(obj)
+        session.flush()  # what the session holds (updates, records added above) goes first
+        if not fast:
+            return
+        for obj in fast:
+            state = obj.__dict__
+            for attr, default in columns.defaults.items():
+                if attr not in state:
+                    state[attr] = default
         pk = self._autoinc_pk
-        if pk is None or session.get_bind(mapper=self.model).dialect.name != "sqlite":
+        connection = session.connection(bind_arguments={"mapper": self.model})
+        if pk is not None and connection.dialect.name == "sqlite":
+            self._number(session, fast, pk)
+        names = columns.names
+        numbered = [obj for obj in fast if pk is None or obj.__dict__.get(pk) is not None]
+        if numbered:
+            connection.execute(
+                insert(self.model), [{col: obj.__dict__[attr] for attr, col in names} for obj in numbered]
+            )
+        if pk is not None and len(numbered) < len(fast):
+            # The database numbers these: RETURNING in the order of the parameters (one statement per
+            # batch of rows on backends that can, such as PostgreSQL).
+            unnumbered = [obj for obj in fast if obj.__dict__.get(pk) is None]
+            without_pk = [(attr, col) for attr, col in names if attr != pk]
+            stmt = insert(self.model).returning(getattr(self.model, pk), sort_by_parameter_order=True)
+            result = connection.execute(
+                stmt, [{col: obj.__dict__[attr] for attr, col in without_pk} for obj in unnumbered]
+            )
+            for obj, key in zip(unnumbered, result.scalars(), strict=True):
+                obj.__dict__[pk] = key
+
+    def _number(self, session: Session, records: list[M], pk: str) -> None:
+        """SQLite: give new records the integer keys SQLite would give them.
+
+        SQLite's RETURNING does not promise the order of a multi-row INSERT, so SQLAlchemy inserts
+        records whose integer key the database numbers one statement each. A writer holds SQLite's write
+        lock (BEGIN IMMEDIATE), so it may number them itself as SQLite would (largest key + 1, + 2, ... in
+        insertion order, as for a rowid table without AUTOINCREMENT), and the insert is one executemany."""
+        unnumbered = [obj for obj in records if obj.__dict__.get(pk) is None]
+        if not unnumbered:
             return
-        new = [obj for obj in session.new if isinstance(obj, self.model)]
-        unnumbered = [obj for obj in new if getattr(obj, pk) is None]
-        if len(unnumbered) < 2:
-            return
-        unnumbered.sort(key=lambda obj: sa_inspect(obj).insert_order or 0)
-        chosen = [getattr(obj, pk) for obj in new if getattr(obj, pk) is not None]
+        chosen = [obj.__dict__[pk] for obj in records if obj.__dict__.get(pk) is not None]
         top = max([session.scalar(select(func.max(getattr(self.model, pk)))) or 0, *chosen])
         for offset, obj in enumerate(unnumbered, start=1):
-            setattr(obj, pk, top + offset)
+            obj.__dict__[pk] = top + offset
+
+    def _insert_columns(self) -> _InsertColumns:
+        columns = self._columns
+        if columns is None:
+            mapper = sa_inspect(self.model)
+            names: list[tuple[str, str]] = []
+            defaults: dict[str, Any] = {}
+            computed: set[str] = set()
+            for attr in mapper.column_attrs:
+                column = attr.columns[0]
+                names.append((attr.key, column.key))
+                default = column.default
+                if attr.key == self._autoinc_pk:
+                    continue
+                if column.server_default is not None or (default is not None and not default.is_scalar):
+                    computed.add(attr.key)
+                else:
+                    defaults[attr.key] = default.arg if default is not None else None
+            columns = _InsertColumns(
+                tuple(names), defaults, frozenset(computed), frozenset(mapper.relationships.keys())
+            )
+            self._columns = columns
+        return columns
 
     def log(self, session: Session, entries: list[tuple[str, M]]) -> None:
         """Append the change records of flushed (operation, record) pairs, in order."""

@@ -726,6 +726,12 @@ class TestDatabaseConflicts:
             ("ExternalId", "create"),
         ] * 2
 
+    def test_a_replayed_chunk_still_updates_an_earlier_rows_insert(self, session: Session) -> None:
+        report = run(session, [row(0), row(1, external_id="crm-0"), row(0, first_name="Anna")])
+        assert [e["index"] for e in report.errors] == [1]
+        assert report.summary["Visitor"] == {"inserted": 1, "updated": 1, "unchanged": 0}
+        assert visitor_by_email(session, "ann0@example.com").first_name == "Anna"
+
     def test_same_external_id_at_another_centre_is_no_conflict(self, session: Session) -> None:
         report = run(
             session,

@@ -147,6 +147,10 @@ class VisitorService(CrudService[Visitor]):
             else:
                 session.info[_BATCH_KEY] = previous
 
+    def insert_many(self, session: Session, records: Sequence[Visitor]) -> None:
+        super().insert_many(session, records)
+        session.info.pop(_BATCH_KEY, None)  # as after a flush: the new visitors make preloaded answers stale
+
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         if self.email_taken(session, values["email"]):
             raise Conflict(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.service import CrudService, WriteContext
+from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
 from visitorhub.integration.templates.entities import (
     ENTITIES,
@@ -368,7 +368,7 @@ class _Importer:
                         raise values
                     ops = self._plan_row(values, existing, pending)
                     for op in ops:
-                        op.apply(self.session)
+                        op.apply(self.session, batch=not per_row)
                     if savepoint is not None:
                         row_outcome = _ChunkOutcome()
                         row_outcome.rows.append((index, ops))
@@ -499,14 +499,16 @@ class _Importer:
     def _flush_and_log(self, outcome: _ChunkOutcome) -> None:
         if outcome.logged:
             return
-        inserted: dict[str, CrudService[Any]] = {}
+        # Updates first (the flush), then each entity's new records in the template's order, parents
+        # before their children: one executemany per entity (new records were made by new_record).
+        new: dict[int, list[Any]] = {id(plan): [] for plan in self.plans}
         for _index, ops in outcome.rows:
             for op in ops:
-                if op.operation == "insert":
-                    inserted.setdefault(op.plan.entity.name, op.plan.entity.service)
-        for service in inserted.values():
-            service.assign_ids(self.session)  # one executemany per entity on SQLite too
+                if op.operation == "insert" and not op.added:
+                    new[id(op.plan)].append(op.target)
         self.session.flush()
+        for plan in self.plans:
+            plan.entity.service.insert_many(self.session, new[id(plan)])
         entries = []
         for _index, ops in outcome.rows:
             for op in ops:
@@ -557,6 +559,7 @@ class _Operation:
     target: Any
     values: dict[str, Any]
     key: tuple[Any, ...] | None
+    added: bool = False  # an insert's new record is in the session (flushed with it)
 
     @property
     def obj_id(self) -> Any:
@@ -566,10 +569,16 @@ class _Operation:
         pk = self.plan.entity.service.pk_attr
         return self.values.get(pk)
 
-    def apply(self, session: Session) -> None:
+    def apply(self, session: Session, batch: bool) -> None:
+        """Change the session (an update), or make the new record: added to the session, or, in `batch`,
+        left for the batch's insert_many."""
         service = self.plan.entity.service
         if self.operation == "insert":
-            self.target = service.apply_create(session, self.values)
+            if batch:
+                self.target = service.new_record(self.values)
+            else:
+                self.target = service.apply_create(session, self.values)
+                self.added = True
         elif self.operation == "update":
             service.apply_update(self.target, self.values)
 
