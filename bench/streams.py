@@ -255,8 +255,9 @@ def phase_stream(db: Path, url: str, count: int, size: int) -> tuple[float, dict
     from visitorhub.config import Settings
     from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
     from visitorhub.integration.streams import service
-    from visitorhub.integration.streams.delivery import Sender, run_subscription
+    from visitorhub.integration.streams.delivery import run_subscription
     from visitorhub.integration.streams.schemas import SubscriptionCreate
+    from visitorhub.integration.streams.sender import Sender
 
     settings = Settings(database_url=f"sqlite:///{db}", allow_private_targets=True)
     engine = make_engine(settings.database_url)

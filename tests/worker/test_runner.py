@@ -17,7 +17,7 @@ from tests.factories import create_visitor
 from tests.servers import Receiver, running_receiver
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
-from visitorhub.integration.streams.delivery import Sender
+from visitorhub.integration.streams.sender import Sender
 from visitorhub.integration.streams.tasks import claim_due_subscriptions
 from visitorhub.models import StreamSubscription
 from visitorhub.worker.runner import Worker

@@ -73,6 +73,7 @@ def run(
     """Run one subscription, or every enabled one, once now in the foreground, and exit (for cron and
     tests): exit code 1 when a payload failed."""
     from visitorhub.integration.streams import delivery, service
+    from visitorhub.integration.streams.sender import Sender
 
     settings = get_settings()
     sessions = _sessions(settings)
@@ -85,7 +86,7 @@ def run(
     except AppError as exc:
         err.print(exc.message, markup=False)
         raise typer.Exit(1) from None
-    with _stop_on_signals() as stop, delivery.Sender(settings) as sender:
+    with _stop_on_signals() as stop, Sender(settings) as sender:
         reports = delivery.run_all(sessions, settings, sender, ids, stop)
     if as_json:
         typer.echo(json.dumps([report.as_dict() for report in reports], indent=2))
@@ -143,10 +144,11 @@ def list_subscriptions() -> None:
 def replay(delivery_id: str = typer.Argument(..., help="A delivered or dead-lettered delivery's id")) -> None:
     """Send a past or dead-lettered payload again now (same records, same webhook-id)."""
     from visitorhub.integration.streams import delivery
+    from visitorhub.integration.streams.sender import Sender
 
     settings = get_settings()
     try:
-        with delivery.Sender(settings) as sender:
+        with Sender(settings) as sender:
             outcome = delivery.replay_delivery(_sessions(settings), delivery_id, sender)
     except AppError as exc:
         err.print(exc.message, markup=False)

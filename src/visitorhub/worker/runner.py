@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.config import Settings
-from visitorhub.integration.streams.delivery import Sender
+from visitorhub.integration.streams.sender import Sender
 from visitorhub.worker.registry import TaskContext, periodic_tasks
 
 log = logging.getLogger("visitorhub.worker")

@@ -17,7 +17,8 @@ from tests.factories import create_center, create_external_id, create_vehicle, c
 from tests.integration.streams.conftest import deliveries, run, subscribe, visitor_changes
 from tests.servers import Receiver
 from visitorhub.config import Settings
-from visitorhub.integration.streams.delivery import Sender, run_subscription
+from visitorhub.integration.streams.delivery import run_subscription
+from visitorhub.integration.streams.sender import Sender
 
 
 def _visitors(client: TestClient, count: int) -> list[dict[str, Any]]:

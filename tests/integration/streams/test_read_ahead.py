@@ -16,7 +16,9 @@ from tests.factories import create_visitor
 from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
-from visitorhub.integration.streams.delivery import ReadAhead, RunReport, Sender, run_subscription
+from visitorhub.integration.streams.delivery import RunReport, run_subscription
+from visitorhub.integration.streams.payloads import ReadAhead
+from visitorhub.integration.streams.sender import Sender
 from visitorhub.models import ChangeLogEntry, StreamDelivery
 
 

@@ -7,467 +7,41 @@ Why nothing is lost or reordered:
   the next one.
 - The cursor moves past a payload only in the transaction that records its 2xx (or its dead-lettering).
 - No transaction is open during a POST, so a slow receiver never holds a database lock.
-- One run at a time per subscription: a run holds a lease (owner + expiry) on the subscription row,
-  renewed before every POST; the lease outlives one request (settings check it). A lease whose owner
-  process is gone (same host, dead pid) is taken over at once, others when they expire.
+- One run at a time per subscription: a run holds a lease on the subscription (leases.py).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import time
-import uuid
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
-import httpx
-import orjson
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Engine,
-    Integer,
-    Table,
-    Text,
-    bindparam,
-    case,
-    cast,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
-from visitorhub.core.db import make_session_factory, unit_of_work, utcnow
-from visitorhub.core.http import UnsafeTarget, check_url_on_send, make_client, send_pinned
-from visitorhub.domains import all_resources
+from visitorhub.core.db import unit_of_work, utcnow
 from visitorhub.errors import AppError, Conflict, NotFound
 from visitorhub.integration.streams.auth import load_auth, request_headers
-from visitorhub.integration.streams.service import DEAD, DELIVERED, PENDING, lag
-from visitorhub.models.changelog import ChangeLogEntry
-from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamSubscription
+from visitorhub.integration.streams.leases import lease_free, new_owner
+from visitorhub.integration.streams.payloads import (
+    STATEMENTS,
+    Payload,
+    ReadAhead,
+    Sessions,
+    Shaper,
+    pending_payload,
+    read_batch,
+    record_attempt,
+    store_payload,
+)
+from visitorhub.integration.streams.sender import Sender
+from visitorhub.integration.streams.service import PENDING, lag
+from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
 log = logging.getLogger("visitorhub.streams")
-
-EXCERPT_BYTES = 1000
-Sessions = sessionmaker[Session]
-
-
-# Sending ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What one POST came to."""
-
-    delivered: bool
-    http_status: int | None
-    duration_ms: int
-    error: str | None = None
-    excerpt: str | None = None
-
-
-class Sender:
-    """POSTs payloads over one pooled client; one per thread that sends."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.timeout = settings.streams_timeout_seconds
-        self.allow_private = settings.allow_private_targets
-        self.client = make_client(self.timeout)
-
-    def close(self) -> None:
-        self.client.close()
-
-    def __enter__(self) -> Sender:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def post(self, url: str, headers: dict[str, str], body: bytes) -> Attempt:
-        began = time.perf_counter()
-
-        def elapsed() -> int:
-            return round((time.perf_counter() - began) * 1000)
-
-        try:
-            target = check_url_on_send(url, self.allow_private)
-        except UnsafeTarget as exc:
-            return Attempt(False, None, elapsed(), f"blocked: {exc}")
-        except (OSError, UnicodeError) as exc:
-            return Attempt(False, None, elapsed(), f"dns: the receiver's name does not resolve ({exc})")
-        try:
-            status, excerpt = send_pinned(self.client, target, body, headers, EXCERPT_BYTES)
-        except httpx.TimeoutException:
-            return Attempt(False, None, elapsed(), f"timeout: no answer within {self.timeout:g} s")
-        except httpx.HTTPError as exc:
-            return Attempt(False, None, elapsed(), f"connection: {type(exc).__name__}: {exc}"[:500])
-        text = excerpt.decode("utf-8", errors="replace") or None
-        if 200 <= status < 300:
-            return Attempt(True, status, elapsed(), None, text)
-        reason = f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
-        return Attempt(False, status, elapsed(), reason, text)
-
-
-# Leases ----------------------------------------------------------------------------------------------
-
-
-def _pid_namespace() -> str:
-    try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
-    except OSError:
-        return "-"
-
-
-_PROCESS = f"{socket.gethostname()}/{_pid_namespace()}/{os.getpid()}"
-
-
-def new_owner() -> str:
-    """A lease owner: this process (host, pid namespace, pid) and a token of its own."""
-    return f"{_PROCESS}/{uuid.uuid4().hex[:8]}"
-
-
-def _owner_is_gone(owner: str) -> bool:
-    """True when the owner was a process on this host (same pid namespace) that no longer exists."""
-    host, _, rest = owner.partition("/")
-    namespace, _, rest = rest.partition("/")
-    pid, _, _token = rest.partition("/")
-    here_host, here_namespace, here_pid = _PROCESS.split("/")
-    if (host, namespace) != (here_host, here_namespace) or not pid.isdigit() or pid == here_pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists, owned by another user
-        return False
-    return False
-
-
-def _lease_free(sub: StreamSubscription, now: datetime) -> bool:
-    if sub.lease_owner is None or sub.lease_expires_at is None or sub.lease_expires_at <= now:
-        return True
-    return _owner_is_gone(sub.lease_owner)
-
-
-# Payloads --------------------------------------------------------------------------------------------
-
-
-@cache
-def _id_json(entity: str) -> Callable[[str], bytes]:
-    """How an entity's change-log id (text) is written in a record: as the API writes that id."""
-    for resource in all_resources().values():
-        if resource.entity == entity:
-            column = getattr(resource.service.model, resource.service.pk_attr)
-            if column.type.python_type is int:
-                return lambda entity_id: entity_id.encode()
-    return orjson.dumps
-
-
-def cast_table(model: type[Any]) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-Shaper = Callable[[dict[str, Any]], dict[str, Any]]
-
-# The hot path (one payload after another) speaks Core on the session's connection: a handful of small
-# statements per payload, without the ORM's per-object bookkeeping.
-SUBSCRIPTIONS = cast_table(StreamSubscription)
-DELIVERIES = cast_table(StreamDelivery)
-ATTEMPTS = cast_table(StreamDeliveryAttempt)
-CHANGES = cast_table(ChangeLogEntry)
-
-
-def _prebuilt_statements() -> dict[str, Any]:
-    """The per-payload statements, built once with bound parameters (building a statement costs more than
-    running it on SQLite)."""
-    d, s, c = DELIVERIES.c, SUBSCRIPTIONS.c, CHANGES.c
-
-    def changes(data: Any) -> Any:
-        return (
-            select(c.seq, c.operation, c.entity_id, c.occurred_at, data)
-            .where(c.entity == bindparam("entity"), c.seq > bindparam("after"))
-            .where(c.occurred_at >= bindparam("since", type_=c.occurred_at.type))
-            .order_by(c.seq)
-            .limit(bindparam("size"))
-        )
-
-    return {
-        # Without a template the JSON text is copied as is; a template needs the parsed value.
-        "changes_raw": changes(cast(c.data, Text)),
-        "changes_shaped": changes(c.data),
-        "new_delivery": insert(DELIVERIES),
-        "pending": select(d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, d.payload)
-        .where(d.subscription_id == bindparam("subscription_id"), d.status == PENDING)
-        .order_by(d.first_seq)
-        .limit(1),
-        "renew": update(SUBSCRIPTIONS)
-        .where(s.id == bindparam("subscription_id"), s.lease_owner == bindparam("owner"))
-        .values(lease_expires_at=bindparam("until", type_=s.lease_expires_at.type)),
-        "run_settings": select(
-            s.entity, s.url, s.auth, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload
-        ).where(s.id == bindparam("subscription_id")),
-        "read": select(
-            d.subscription_id,
-            d.status,
-            d.attempts,
-            d.record_count,
-            d.first_seq,
-            d.last_seq,
-            d.delivered_at,
-            d.dead_at,
-            s.max_attempts,
-            s.name,
-        )
-        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
-        .where(d.id == bindparam("delivery_id"))
-        .with_for_update(of=DELIVERIES),
-        "delivery": update(DELIVERIES)
-        .where(d.id == bindparam("delivery_id"))
-        .values(
-            {
-                column: bindparam(column)
-                for column in (
-                    "status",
-                    "attempts",
-                    "http_status",
-                    "duration_ms",
-                    "error",
-                    "response_excerpt",
-                    "last_attempt_at",
-                    "delivered_at",
-                    "dead_at",
-                )
-            }
-        ),
-        "attempt": insert(ATTEMPTS),
-        # Counters add what the attempt changed; the cursor only ever moves forward (to `cursor`, if larger).
-        "subscription": update(SUBSCRIPTIONS)
-        .where(s.id == bindparam("subscription_id"))
-        .values(
-            attempts_delivered=s.attempts_delivered + bindparam("delivered", type_=Integer),
-            attempts_failed=s.attempts_failed + bindparam("failed", type_=Integer),
-            payloads_dead=s.payloads_dead + bindparam("dead", type_=Integer),
-            records_delivered=s.records_delivered + bindparam("records", type_=Integer),
-            cursor_seq=case(
-                (s.cursor_seq < bindparam("cursor", type_=BigInteger), bindparam("cursor", type_=BigInteger)),
-                else_=s.cursor_seq,
-            ),
-        ),
-    }
-
-
-_STATEMENTS = _prebuilt_statements()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Payload:
-    """A stored payload: what a POST of it needs."""
-
-    delivery_id: str
-    attempts: int
-    record_count: int
-    first_seq: int
-    last_seq: int
-    body: bytes
-
-
-def pending_payload(conn: Connection, subscription_id: int) -> Payload | None:
-    """The payload built and not yet accepted: a subscription has at most one, and sends it first."""
-    row = conn.execute(_STATEMENTS["pending"], {"subscription_id": subscription_id}).one_or_none()
-    if row is None:
-        return None
-    return Payload(row.id, row.attempts, row.record_count, row.first_seq, row.last_seq, row.payload.encode())
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The records of the next payload, read and serialised, not yet stored."""
-
-    key: tuple[int, int, datetime | None]  # (after seq, size, start date): what was read
-    record_count: int
-    first_seq: int
-    last_seq: int
-    body: bytes
-
-
-def read_batch(
-    conn: Connection,
-    entity: str,
-    after_seq: int,
-    start_date: datetime | None,
-    size: int,
-    shape: Shaper | None = None,
-) -> Batch | None:
-    """The changes after `after_seq` (at most `size`) as a JSON array of records; None when caught up.
-
-    Without a template, each record's `data` is the change log's JSON text, copied into the body as is
-    (no parse and re-serialise: the text is already compact JSON)."""
-    statement = _STATEMENTS["changes_shaped" if shape is not None else "changes_raw"]
-    params = {"entity": entity, "after": after_seq, "since": start_date or _EPOCH, "size": size}
-    rows = conn.execute(statement, params).all()
-    if not rows:
-        return None
-    id_json = _id_json(entity)
-    entity_json = orjson.dumps(entity)
-    records = []
-    for seq, operation, entity_id, occurred_at, value in rows:
-        if shape is not None:
-            value = orjson.dumps(shape(value) if value is not None else None)
-        elif value is None:
-            value = b"null"
-        else:
-            value = value.encode()
-        records.append(
-            b'{"seq":%d,"operation":"%s","entity":%s,"entityId":%s,"occurredAt":"%s","data":%s}'
-            % (seq, operation.encode(), entity_json, id_json(entity_id), _iso(occurred_at).encode(), value)
-        )
-    body = b"[" + b",".join(records) + b"]"
-    return Batch((after_seq, size, start_date), len(records), rows[0].seq, rows[-1].seq, body)
-
-
-def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Payload:
-    """Store a batch as the subscription's pending payload, under a new delivery id."""
-    payload = Payload(
-        f"dlv_{uuid.uuid4().hex}", 0, batch.record_count, batch.first_seq, batch.last_seq, batch.body
-    )
-    conn.execute(
-        _STATEMENTS["new_delivery"],
-        {
-            "id": payload.delivery_id,
-            "subscription_id": subscription_id,
-            "status": PENDING,
-            "attempts": 0,
-            "record_count": payload.record_count,
-            "first_seq": payload.first_seq,
-            "last_seq": payload.last_seq,
-            "payload": batch.body.decode(),
-            "creation_date": utcnow(),
-        },
-    )
-    return payload
-
-
-class ReadAhead:
-    """Reads the next batch while the current payload is on the wire (a POST mostly waits on the
-    receiver). Nothing is stored ahead: the batch becomes a payload only in the transaction that records
-    the current payload's acceptance, so there is still at most one pending payload, and a failure
-    simply drops the batch. Reads run on their own read-only session (no write lock on SQLite)."""
-
-    def __init__(self, sessions: Sessions, shape: Shaper | None) -> None:
-        self.sessions = make_session_factory(sessions.kw["bind"], readonly=True)
-        self.shape = shape
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visitorhub-read-ahead")
-        self.future: Future[Batch | None] | None = None
-
-    @staticmethod
-    def possible(sessions: Sessions) -> bool:
-        """Only on an engine: sessions bound to one connection (tests) cannot share it across threads."""
-        return isinstance(sessions.kw.get("bind"), Engine)
-
-    def start(self, entity: str, after_seq: int, start_date: datetime | None, size: int) -> None:
-        self.future = self.pool.submit(self._read, entity, after_seq, start_date, size)
-
-    def _read(self, entity: str, after_seq: int, start_date: datetime | None, size: int) -> Batch | None:
-        with unit_of_work(self.sessions) as session:
-            return read_batch(session.connection(), entity, after_seq, start_date, size, self.shape)
-
-    def take(self, key: tuple[int, int, datetime | None]) -> Batch | None:
-        """The batch read ahead if it was read for `key` (else None: read it now)."""
-        future, self.future = self.future, None
-        if future is None:
-            return None
-        try:
-            batch = future.result()
-        except Exception:  # the inline read will meet the same problem and report it
-            log.debug("streams.read_ahead_failed", exc_info=True)
-            return None
-        return batch if batch is not None and batch.key == key else None
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def record_attempt(session: Session, delivery_id: str, attempt: Attempt, trigger: str) -> str:
-    """Store one attempt and what follows from it: delivered (cursor moves on), failed, or dead (the
-    attempt limit is reached: the payload is set aside, replayable, and the cursor moves on)."""
-    conn = session.connection()
-    row = conn.execute(_STATEMENTS["read"], {"delivery_id": delivery_id}).one_or_none()
-    if row is None:  # its subscription was deleted meanwhile
-        return "delivered" if attempt.delivered else "failed"
-    now = utcnow()
-    number = row.attempts + 1
-    status, delivered_at, dead_at, cursor = row.status, row.delivered_at, row.dead_at, 0
-    counts = {"delivered": 0, "failed": 0, "dead": 0, "records": 0}
-    outcome = "delivered" if attempt.delivered else "failed"
-    if attempt.delivered:
-        counts["delivered"], cursor = 1, row.last_seq
-        if status != DELIVERED:
-            status, delivered_at, counts["records"] = DELIVERED, now, row.record_count
-    else:
-        counts["failed"] = 1
-        if status == PENDING and number >= row.max_attempts:
-            status, dead_at, counts["dead"], cursor, outcome = DEAD, now, 1, row.last_seq, "dead"
-            log.warning(
-                "streams.dead_letter subscription=%s delivery=%s seq=%d..%d records=%d attempts=%d error=%s",
-                row.name,
-                delivery_id,
-                row.first_seq,
-                row.last_seq,
-                row.record_count,
-                number,
-                attempt.error,
-            )
-    details = {
-        "http_status": attempt.http_status,
-        "duration_ms": attempt.duration_ms,
-        "error": attempt.error,
-        "response_excerpt": attempt.excerpt,
-    }
-    conn.execute(
-        _STATEMENTS["delivery"],
-        {
-            "delivery_id": delivery_id,
-            "status": status,
-            "attempts": number,
-            "last_attempt_at": now,
-            "delivered_at": delivered_at,
-            "dead_at": dead_at,
-            **details,
-        },
-    )
-    conn.execute(
-        _STATEMENTS["attempt"],
-        {
-            "delivery_id": delivery_id,
-            "number": number,
-            "trigger": trigger,
-            "outcome": "delivered" if attempt.delivered else "failed",
-            "attempted_at": now,
-            **details,
-        },
-    )
-    conn.execute(
-        _STATEMENTS["subscription"], {"subscription_id": row.subscription_id, "cursor": cursor, **counts}
-    )
-    return outcome
-
-
-# Runs ------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -562,8 +136,8 @@ class _Run:
         conn = session.connection()
         until = utcnow() + timedelta(seconds=self.settings.streams_lease_seconds)
         key = {"subscription_id": self.subscription_id}
-        renewed = conn.execute(_STATEMENTS["renew"], {**key, "owner": self.owner, "until": until})
-        sub = conn.execute(_STATEMENTS["run_settings"], key).one_or_none()
+        renewed = conn.execute(STATEMENTS["renew"], {**key, "owner": self.owner, "until": until})
+        sub = conn.execute(STATEMENTS["run_settings"], key).one_or_none()
         if sub is None:
             return "deleted"
         if renewed.rowcount != 1:  # taken over after our lease expired
@@ -606,7 +180,7 @@ def run_subscription(
             raise NotFound(f"Subscription {subscription_id} does not exist.", field="subscriptionId")
         report = RunReport(subscription_id, sub.name)
         now = utcnow()
-        if not _lease_free(sub, now):
+        if not lease_free(sub, now):
             report.stopped_because = "busy"
             report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
             return report
@@ -734,7 +308,3 @@ def enabled_ids(sessions: Sessions) -> list[int]:
     with unit_of_work(sessions) as session:
         stmt = select(StreamSubscription.id).where(StreamSubscription.enabled.is_(True))
         return list(session.scalars(stmt.order_by(StreamSubscription.id)))
-
-
-def make_sender(settings: Settings) -> Sender:
-    return Sender(settings)

@@ -30,6 +30,7 @@ from visitorhub.integration.streams.schemas import (
     SubscriptionRead,
     SubscriptionUpdate,
 )
+from visitorhub.integration.streams.sender import Sender
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt
 
 router = APIRouter(
@@ -156,7 +157,7 @@ def run_subscription(request: Request, session: DbSession, subscription_id: Subs
     service.get_subscription(session, subscription_id)
     _release(session)
     settings = _settings(request)
-    with runs.Sender(settings) as sender:
+    with Sender(settings) as sender:
         report = runs.run_subscription(request.app.state.sessions, subscription_id, settings, sender)
     return JSONResponse({"data": report.as_dict()})
 
@@ -248,6 +249,6 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
 )
 def replay_delivery(request: Request, session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
     _release(session)
-    with runs.Sender(_settings(request)) as sender:
+    with Sender(_settings(request)) as sender:
         outcome = runs.replay_delivery(request.app.state.sessions, delivery_id, sender)
     return JSONResponse({"data": outcome.as_dict()})

@@ -8,7 +8,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.core.db import unit_of_work, utcnow
-from visitorhub.integration.streams.delivery import Sender, run_all
+from visitorhub.integration.streams.delivery import run_all
+from visitorhub.integration.streams.sender import Sender
 from visitorhub.models.stream import StreamSubscription
 from visitorhub.worker.claims import claim_due
 from visitorhub.worker.registry import TaskContext, periodic
