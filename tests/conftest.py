@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
+from tests.servers import Receiver, running_receiver
 from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
@@ -142,6 +143,19 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (tests/servers.py), answering 200 unless told otherwise."""
+    yield from running_receiver()
+
+
+@pytest.fixture
+def committed_api(fresh_database_url: str) -> Iterator[TestClient]:
+    """An admin client of an app on `fresh_database_url`: its requests really commit."""
+    with committed_client(fresh_database_url) as client:
+        yield client
 
 
 @contextmanager

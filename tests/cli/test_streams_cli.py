@@ -11,29 +11,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import committed_client
 from tests.factories import create_visitor
-from tests.servers import Receiver, running_receiver
+from tests.servers import Receiver
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.models import ChangeLogEntry, StreamDelivery, StreamSubscription
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
-
-
-@pytest.fixture
-def api(fresh_database_url: str) -> Iterator[TestClient]:
-    with committed_client(fresh_database_url) as client:
-        yield client
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
@@ -66,9 +52,9 @@ def _finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, s
     return process.returncode, stdout, stderr
 
 
-def _subscribe(api: TestClient, url: str, name: str, **overrides: Any) -> dict[str, Any]:
+def _subscribe(committed_api: TestClient, url: str, name: str, **overrides: Any) -> dict[str, Any]:
     body = {"name": name, "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
-    response = api.post("/integration/subscriptions", json=body)
+    response = committed_api.post("/integration/subscriptions", json=body)
     assert response.status_code == 201, response.text
     return response.json()["data"]  # type: ignore[no-any-return]
 
@@ -95,11 +81,11 @@ def _deliveries(url: str) -> list[StreamDelivery]:
 
 class TestStreamsRun:
     def test_one_run_reports_as_json_and_exits_0(
-        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
         for _ in range(3):
-            create_visitor(api)
-        _subscribe(api, receiver.url, "datx", maxPerPayload=2)
+            create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "datx", maxPerPayload=2)
         code, stdout, stderr = _finish(_cli("streams", "run", "datx", "--json", url=fresh_database_url))
         assert code == 0, stderr
         (report,) = json.loads(stdout)
@@ -108,12 +94,12 @@ class TestStreamsRun:
         assert [len(r.json) for r in receiver.requests] == [2, 1]
 
     def test_every_enabled_subscription_runs_and_a_failure_exits_1(
-        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
-        create_visitor(api)
-        _subscribe(api, receiver.url, "ok")
-        _subscribe(api, receiver.url, "off", enabled=False)
-        _subscribe(api, receiver.url + "?fail", "fails")
+        create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "ok")
+        _subscribe(committed_api, receiver.url, "off", enabled=False)
+        _subscribe(committed_api, receiver.url + "?fail", "fails")
         receiver.answer(200, 500)
         code, stdout, stderr = _finish(_cli("streams", "run", url=fresh_database_url))
         assert code == 1
@@ -123,13 +109,13 @@ class TestStreamsRun:
         assert "HTTP 500" in stderr
         assert len(receiver.requests) == 2
 
-    def test_an_unknown_name_exits_1(self, api: TestClient, fresh_database_url: str) -> None:
+    def test_an_unknown_name_exits_1(self, committed_api: TestClient, fresh_database_url: str) -> None:
         code, _stdout, stderr = _finish(_cli("streams", "run", "nope", url=fresh_database_url))
         assert code == 1
         assert "'nope' does not exist" in stderr
 
-    def test_list(self, api: TestClient, receiver: Receiver, fresh_database_url: str) -> None:
-        _subscribe(api, receiver.url, "listed")
+    def test_list(self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str) -> None:
+        _subscribe(committed_api, receiver.url, "listed")
         code, stdout, _stderr = _finish(_cli("streams", "list", url=fresh_database_url))
         assert code == 0
         assert "listed" in stdout
@@ -138,11 +124,11 @@ class TestStreamsRun:
 
 class TestCrashes:
     def test_sigkill_mid_payload_loses_nothing(
-        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
         for _ in range(5):
-            create_visitor(api)
-        _subscribe(api, receiver.url, "crashy", maxPerPayload=2)
+            create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "crashy", maxPerPayload=2)
         receiver.answer(200, "hang")
         process = _cli(
             "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
@@ -167,11 +153,11 @@ class TestCrashes:
         assert all(d.status == "delivered" for d in _deliveries(fresh_database_url))
 
     def test_sigterm_finishes_the_payload_in_flight_then_stops(
-        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
         for _ in range(3):
-            create_visitor(api)
-        _subscribe(api, receiver.url, "graceful", maxPerPayload=1)
+            create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "graceful", maxPerPayload=1)
         receiver.answer("slow")
         process = _cli("worker", url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.2")
         try:
@@ -193,12 +179,12 @@ class TestCrashes:
 
 class TestWorkers:
     def test_two_workers_never_send_the_same_payload(
-        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
         for _ in range(3):
-            create_visitor(api)
+            create_visitor(committed_api)
         for i in range(6):
-            _subscribe(api, receiver.url + f"?s={i}", f"w{i}", maxPerPayload=1)
+            _subscribe(committed_api, receiver.url + f"?s={i}", f"w{i}", maxPerPayload=1)
         receiver.default = 0.05  # each answer takes a while: both workers are busy at once
         workers = [
             _cli("worker", url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.1") for _ in range(2)
@@ -229,10 +215,10 @@ def _free_port() -> int:
 
 class TestServe:
     def test_serve_runs_the_worker_in_process_unless_told_not_to(
-        self, api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
-        create_visitor(api)
-        _subscribe(api, receiver.url, "embedded")
+        create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "embedded")
         quiet = _cli(
             "serve",
             "--no-worker",

@@ -12,26 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.conftest import committed_client
 from tests.factories import create_visitor
-from tests.servers import Receiver, running_receiver
+from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from visitorhub.integration.streams.sender import Sender
 from visitorhub.integration.streams.tasks import claim_due_subscriptions
 from visitorhub.models import StreamSubscription
 from visitorhub.worker.runner import Worker
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
-
-
-@pytest.fixture
-def api(fresh_database_url: str) -> Iterator[TestClient]:
-    with committed_client(fresh_database_url) as client:
-        yield client
 
 
 @pytest.fixture
@@ -52,9 +40,9 @@ def sessions(worker_settings: Settings) -> Iterator[Any]:
     engine.dispose()
 
 
-def _subscribe(api: TestClient, url: str, name: str, **overrides: Any) -> int:
+def _subscribe(committed_api: TestClient, url: str, name: str, **overrides: Any) -> int:
     body = {"name": name, "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
-    response = api.post("/integration/subscriptions", json=body)
+    response = committed_api.post("/integration/subscriptions", json=body)
     assert response.status_code == 201, response.text
     return int(response.json()["data"]["subscriptionId"])
 
@@ -71,10 +59,10 @@ def _make_due(sessions: Any) -> None:
 
 class TestSchedule:
     def test_a_due_subscription_runs_and_its_next_run_is_an_interval_away(
-        self, api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
+        self, committed_api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
     ) -> None:
-        create_visitor(api)
-        subscription_id = _subscribe(api, receiver.url, "every-5", intervalMinutes=5)
+        create_visitor(committed_api)
+        subscription_id = _subscribe(committed_api, receiver.url, "every-5", intervalMinutes=5)
         worker = Worker(worker_settings, sessions)
         before = utcnow()
         with Sender(worker_settings) as sender:
@@ -82,7 +70,7 @@ class TestSchedule:
             assert len(receiver.requests) == 1
             next_run = _next_run(sessions, subscription_id)
             assert timedelta(minutes=5) <= next_run - before <= timedelta(minutes=5, seconds=5)
-            create_visitor(api)
+            create_visitor(committed_api)
             worker.run_once({"sender": sender})
             assert len(receiver.requests) == 1  # not due yet
             _make_due(sessions)
@@ -90,19 +78,19 @@ class TestSchedule:
         assert len(receiver.requests) == 2
 
     def test_disabled_subscriptions_do_not_run(
-        self, api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
+        self, committed_api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
     ) -> None:
-        create_visitor(api)
-        _subscribe(api, receiver.url, "off", enabled=False)
+        create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "off", enabled=False)
         with Sender(worker_settings) as sender:
             Worker(worker_settings, sessions).run_once({"sender": sender})
         assert receiver.requests == []
 
     def test_run_forever_stops_when_asked(
-        self, api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
+        self, committed_api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
     ) -> None:
-        create_visitor(api)
-        _subscribe(api, receiver.url, "loop")
+        create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "loop")
         worker = Worker(worker_settings, sessions)
         thread = threading.Thread(target=worker.run_forever)
         thread.start()
@@ -116,9 +104,9 @@ class TestSchedule:
 
 class TestClaims:
     def test_concurrent_claimers_never_take_the_same_subscription(
-        self, api: TestClient, sessions: Any, fresh_database_url: str
+        self, committed_api: TestClient, sessions: Any, fresh_database_url: str
     ) -> None:
-        ids = {_subscribe(api, "http://127.0.0.1:9/hook", f"s{i}") for i in range(4)}
+        ids = {_subscribe(committed_api, "http://127.0.0.1:9/hook", f"s{i}") for i in range(4)}
         claimed: list[list[int]] = []
         holding = threading.Event()
 

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import Select
 from starlette.datastructures import URL
 
 from visitorhub.core.resource import Resource
+from visitorhub.core.schemas import metadata
 from visitorhub.errors import BadRequest
+
+T = TypeVar("T")
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 25
 
 
-class PageQuery(BaseModel):
+class OffsetQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     offset: int = Field(0, ge=0, description="Skip given number of records")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Limit number of records")
+
+
+class PageQuery(OffsetQuery):
     sort: str | None = Field(
         None, description="Sort records by: comma-separated fields, '-' for descending (sort=-creationDate)"
     )
@@ -89,6 +97,16 @@ def select_fields(record: dict[str, Any], fields: list[str] | None) -> dict[str,
     if fields is None:
         return record
     return {name: record[name] for name in fields}
+
+
+def page_response(
+    url: URL, rows: Sequence[T], query: OffsetQuery, render: Callable[[T], dict[str, Any]]
+) -> JSONResponse:
+    """A list page from `rows` fetched with `limit + 1`: the extra row only says a next page exists."""
+    has_next = len(rows) > query.limit
+    data = [render(row) for row in rows[: query.limit]]
+    links = page_links(url, query.offset, query.limit, has_next)
+    return JSONResponse({"data": data, "metadata": metadata(links)})
 
 
 def page_links(url: URL, offset: int, limit: int, has_next: bool) -> dict[str, Any]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.servers import Receiver, running_receiver
 from visitorhub.config import Settings
 
 _names = itertools.count(1)
@@ -24,11 +22,6 @@ def settings(database_url: str) -> Settings:
         streams_timeout_seconds=0.5,
         streams_lease_seconds=5,
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def subscribe(client: TestClient, url: str, **overrides: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import committed_client
 from tests.factories import create_visitor
 from tests.servers import Receiver
 from visitorhub.config import Settings
@@ -20,12 +19,6 @@ from visitorhub.integration.streams.delivery import RunReport, run_subscription
 from visitorhub.integration.streams.payloads import ReadAhead
 from visitorhub.integration.streams.sender import Sender
 from visitorhub.models import ChangeLogEntry, StreamDelivery
-
-
-@pytest.fixture
-def api(fresh_database_url: str) -> Iterator[TestClient]:
-    with committed_client(fresh_database_url) as client:
-        yield client
 
 
 @pytest.fixture
@@ -42,9 +35,9 @@ def _run(sessions: sessionmaker[Session], settings: Settings, subscription_id: i
         return run_subscription(sessions, subscription_id, settings, sender)
 
 
-def _subscribe(api: TestClient, url: str, **overrides: Any) -> int:
+def _subscribe(committed_api: TestClient, url: str, **overrides: Any) -> int:
     body = {"name": "ahead", "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
-    response = api.post("/integration/subscriptions", json=body)
+    response = committed_api.post("/integration/subscriptions", json=body)
     assert response.status_code == 201, response.text
     return int(response.json()["data"]["subscriptionId"])
 
@@ -56,11 +49,11 @@ def _visitor_seqs(sessions: sessionmaker[Session]) -> list[int]:
 
 
 def test_payloads_follow_each_other_without_gaps_or_repeats(
-    api: TestClient, receiver: Receiver, sessions: sessionmaker[Session], settings: Settings
+    committed_api: TestClient, receiver: Receiver, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     for _ in range(7):
-        create_visitor(api)
-    subscription_id = _subscribe(api, receiver.url, maxPerPayload=2, maxPerRun=5)
+        create_visitor(committed_api)
+    subscription_id = _subscribe(committed_api, receiver.url, maxPerPayload=2, maxPerRun=5)
     report = _run(sessions, settings, subscription_id)
     assert [p.record_count for p in report.payloads] == [2, 2, 1]  # the last one cut by maxPerRun
     report = _run(sessions, settings, subscription_id)
@@ -69,17 +62,17 @@ def test_payloads_follow_each_other_without_gaps_or_repeats(
 
 
 def test_a_failure_drops_what_was_read_ahead(
-    api: TestClient, receiver: Receiver, sessions: sessionmaker[Session], settings: Settings
+    committed_api: TestClient, receiver: Receiver, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     for _ in range(4):
-        create_visitor(api)
-    subscription_id = _subscribe(api, receiver.url, maxPerPayload=1)
+        create_visitor(committed_api)
+    subscription_id = _subscribe(committed_api, receiver.url, maxPerPayload=1)
     receiver.answer(200, 500)
     report = _run(sessions, settings, subscription_id)
     assert [p.outcome for p in report.payloads] == ["delivered", "failed"]
     with unit_of_work(sessions) as session:
         assert session.scalar(select(func.count()).select_from(StreamDelivery)) == 2  # nothing stored ahead
-    create_visitor(api)  # changes made meanwhile come after, in order
+    create_visitor(committed_api)  # changes made meanwhile come after, in order
     _run(sessions, settings, subscription_id)
     accepted = [receiver.requests[0], *receiver.requests[2:]]
     assert receiver.requests[2].body == receiver.requests[1].body

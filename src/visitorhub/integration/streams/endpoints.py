@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
 from visitorhub.core import auth
 from visitorhub.core.deps import DbSession
-from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT, page_links
+from visitorhub.core.listing import OffsetQuery, page_response
 from visitorhub.core.router import ERROR_RESPONSES
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope, metadata
 from visitorhub.errors import NotFound
@@ -43,14 +43,7 @@ SubscriptionId = Annotated[int, Path(alias="subscriptionId", description="The su
 DeliveryId = Annotated[str, Path(alias="deliveryId", max_length=40, description="The delivery's id")]
 
 
-class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    offset: int = Field(0, ge=0, description="Skip given number of records")
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Limit number of records")
-
-
-class DeliveryQuery(PageQuery):
+class DeliveryQuery(OffsetQuery):
     status: Literal["pending", "delivered", "dead"] | None = Field(None, description="Only this status")
 
 
@@ -98,13 +91,10 @@ def create_subscription(request: Request, session: DbSession, body: Subscription
     response_model=ListEnvelope[SubscriptionRead],
 )
 def list_subscriptions(
-    request: Request, session: DbSession, query: Annotated[PageQuery, Query()]
+    request: Request, session: DbSession, query: Annotated[OffsetQuery, Query()]
 ) -> JSONResponse:
     subs = service.list_subscriptions(session, query.offset, query.limit + 1)
-    has_next = len(subs) > query.limit
-    data = [service.represent(session, sub) for sub in subs[: query.limit]]
-    links = page_links(request.url, query.offset, query.limit, has_next)
-    return JSONResponse({"data": data, "metadata": metadata(links)})
+    return page_response(request.url, subs, query, lambda sub: service.represent(session, sub))
 
 
 @router.get(
@@ -200,11 +190,7 @@ def list_deliveries(
     if query.status is not None:
         stmt = stmt.where(StreamDelivery.status == query.status)
     stmt = stmt.order_by(StreamDelivery.first_seq.desc()).offset(query.offset).limit(query.limit + 1)
-    rows = list(session.scalars(stmt))
-    has_next = len(rows) > query.limit
-    data = [_delivery(row) for row in rows[: query.limit]]
-    links = page_links(request.url, query.offset, query.limit, has_next)
-    return JSONResponse({"data": data, "metadata": metadata(links)})
+    return page_response(request.url, list(session.scalars(stmt)), query, _delivery)
 
 
 @router.get(
