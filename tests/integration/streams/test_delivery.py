@@ -153,7 +153,7 @@ class TestRetries:
         log = deliveries(client, sub["subscriptionId"])
         assert [d["status"] for d in log] == ["pending", "delivered"]  # newest first
         pending, delivered = log
-        assert pending["attempts"] == 1
+        assert pending["attemptCount"] == 1
         assert pending["httpStatus"] == 500
         assert pending["responseExcerpt"] == '{"status": 500}'
         assert pending["recordCount"] == 1
@@ -188,7 +188,7 @@ class TestDeadLetters:
         assert receiver.requests[-1].json[0]["seq"] == seqs[1]
         dead = deliveries(client, sub["subscriptionId"], status="dead")
         assert len(dead) == 1
-        assert dead[0]["attempts"] == 3
+        assert dead[0]["attemptCount"] == 3
         assert dead[0]["deadAt"] is not None
         detail = client.get(f"/integration/deliveries/{dead[0]['deliveryId']}").json()["data"]
         assert [r["seq"] for r in detail["records"]] == [seqs[0]]

@@ -157,7 +157,7 @@ def _delivery(row: StreamDelivery) -> dict[str, Any]:
         deliveryId=row.id,
         subscriptionId=row.subscription_id,
         status=row.status,
-        attempts=row.attempts,
+        attemptCount=row.attempts,
         httpStatus=row.http_status,
         durationMs=row.duration_ms,
         recordCount=row.record_count,

@@ -100,7 +100,7 @@ class DeliveryRead(BaseModel):
     deliveryId: str = Field(description="Sent as the webhook-id header, the same at every attempt")
     subscriptionId: int
     status: str = Field(description="pending (not accepted yet), delivered, or dead (dead-lettered)")
-    attempts: int
+    attemptCount: int = Field(description="Attempts so far, replays included")
     httpStatus: int | None = Field(description="Of the last attempt")
     durationMs: int | None = Field(description="Of the last attempt")
     recordCount: int
