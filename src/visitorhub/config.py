@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="Allow outbound calls to private, loopback and link-local addresses (tests, labs).",
     )
 
+    secrets_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Seals stored secrets (receiver passwords, API keys, signing secrets): a Fernet key or a "
+        "passphrase; comma-separated keys rotate (the first seals, any opens). Unset: stored as given.",
+    )
     streams_timeout_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -149,7 +149,7 @@ def replay(delivery_id: str = typer.Argument(..., help="A delivered or dead-lett
     settings = get_settings()
     try:
         with Sender(settings) as sender:
-            outcome = delivery.replay_delivery(_sessions(settings), delivery_id, sender)
+            outcome = delivery.replay_delivery(_sessions(settings), delivery_id, settings, sender)
     except AppError as exc:
         err.print(exc.message, markup=False)
         raise typer.Exit(1) from None

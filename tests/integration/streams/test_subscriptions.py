@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.conftest import bearer
 from tests.factories import create_visitor
-from tests.integration.streams.conftest import subscribe
+from tests.integration.streams.conftest import run, subscribe
 from tests.servers import Receiver
+from visitorhub.config import Settings
+from visitorhub.models import StreamSubscription
 
 URL = "http://127.0.0.1:9/hook"  # saved, never called by these tests
 
@@ -146,6 +151,37 @@ class TestSecrets:
         sub = _post(client, auth={"type": "basic", "username": "u", "password": "pw-in-logs?"}).json()["data"]
         client.post(f"/integration/subscriptions/{sub['subscriptionId']}/run")
         assert "pw-in-logs?" not in caplog.text
+
+
+class TestSealedSecrets:
+    def test_with_a_key_secrets_are_sealed_at_rest_and_still_sent(
+        self, client: TestClient, app: FastAPI, settings: Settings, receiver: Receiver, session: Session
+    ) -> None:
+        app.state.settings = settings.model_copy(update={"secrets_key": "a passphrase for the tests"})
+        auth = {"type": "basic", "username": "datx", "password": "s3cret-pw"}
+        sub = subscribe(client, receiver.url, auth=auth)
+        stored = session.get(StreamSubscription, sub["subscriptionId"])
+        assert stored is not None
+        assert stored.auth["password"].startswith("enc:")
+        assert "s3cret-pw" not in str(stored.auth)
+        create_visitor(client)
+        run(client, sub["subscriptionId"])
+        assert (
+            receiver.requests[0].headers["authorization"] == "Basic " + b64encode(b"datx:s3cret-pw").decode()
+        )
+
+    def test_without_the_key_a_run_stops_with_its_reason(
+        self, client: TestClient, app: FastAPI, settings: Settings, receiver: Receiver
+    ) -> None:
+        app.state.settings = settings.model_copy(update={"secrets_key": "the key"})
+        sub = subscribe(client, receiver.url, auth={"type": "hmac"})
+        create_visitor(client)
+        app.state.settings = settings
+        report = run(client, sub["subscriptionId"])
+        assert report["outcome"] == "failed"
+        assert report["stoppedBecause"] == "error"
+        assert "VISITORHUB_SECRETS_KEY" in report["error"]
+        assert receiver.requests == []
 
 
 class TestReadUpdateDelete:

@@ -1,7 +1,7 @@
 """How a stream authenticates to its receiver: none, Basic, an API-key header, or Standard Webhooks HMAC.
 
-Each mode is a small model with `headers(delivery_id, body)`; `redacted()` is what the API shows (never a
-secret). Every request carries `webhook-id` (the delivery id, the receiver's idempotency key) whatever the
+Each mode is a small model with `headers(delivery_id, body)`. The stored form seals the secret fields
+(core/secrets.py); `redact` is what the API shows: the mode and its non-secret settings. Every request carries `webhook-id` (the delivery id, the receiver's idempotency key) whatever the
 mode; HMAC adds `webhook-timestamp` and `webhook-signature` (https://www.standardwebhooks.com/), signed
 afresh at each attempt as the timestamp changes.
 """
@@ -17,6 +17,8 @@ import time
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from visitorhub.core.secrets import SecretBox
 
 SECRET_PREFIX = "whsec_"
 # Headers a mode may not set: the transport's own and the Standard Webhooks ones.
@@ -42,9 +44,6 @@ class _Mode(BaseModel):
     def headers(self, delivery_id: str, body: bytes) -> dict[str, str]:
         return {}
 
-    def redacted(self) -> dict[str, Any]:
-        return {"type": self.type}  # type: ignore[attr-defined]
-
 
 class NoAuth(_Mode):
     type: Literal["none"] = "none"
@@ -58,9 +57,6 @@ class BasicAuth(_Mode):
     def headers(self, delivery_id: str, body: bytes) -> dict[str, str]:
         token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
-
-    def redacted(self) -> dict[str, Any]:
-        return {"type": self.type, "username": self.username}
 
 
 class ApiKeyAuth(_Mode):
@@ -90,9 +86,6 @@ class ApiKeyAuth(_Mode):
 
     def headers(self, delivery_id: str, body: bytes) -> dict[str, str]:
         return {self.header: self.value}
-
-    def redacted(self) -> dict[str, Any]:
-        return {"type": self.type, "header": self.header}
 
 
 def new_secret() -> str:
@@ -139,13 +132,24 @@ ReceiverAuth = Annotated[NoAuth | BasicAuth | ApiKeyAuth | HmacAuth, Field(discr
 _adapter: TypeAdapter[NoAuth | BasicAuth | ApiKeyAuth | HmacAuth] = TypeAdapter(ReceiverAuth)
 
 
-def load_auth(stored: dict[str, Any]) -> NoAuth | BasicAuth | ApiKeyAuth | HmacAuth:
-    return _adapter.validate_python(stored)
+SECRET_FIELDS = frozenset({"password", "value", "secret"})
 
 
-def dump_auth(auth: _Mode) -> dict[str, Any]:
-    """The stored form (secrets included: the database is the only place that holds them)."""
-    return auth.model_dump(mode="json", exclude_none=True)
+def dump_auth(auth: _Mode, box: SecretBox) -> dict[str, Any]:
+    """The stored form: the settings, with each secret sealed by `box`."""
+    stored = auth.model_dump(mode="json", exclude_none=True)
+    return {key: box.seal(value) if key in SECRET_FIELDS else value for key, value in stored.items()}
+
+
+def load_auth(stored: dict[str, Any], box: SecretBox) -> NoAuth | BasicAuth | ApiKeyAuth | HmacAuth:
+    """The mode, ready to sign; raises SecretUnavailable when `box` cannot open a secret."""
+    opened = {key: box.open(value) if key in SECRET_FIELDS else value for key, value in stored.items()}
+    return _adapter.validate_python(opened)
+
+
+def redact(stored: dict[str, Any]) -> dict[str, Any]:
+    """What the API shows of the stored form: everything but the secrets."""
+    return {key: value for key, value in stored.items() if key not in SECRET_FIELDS}
 
 
 def request_headers(

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
 from visitorhub.core.db import unit_of_work, utcnow
+from visitorhub.core.secrets import SecretUnavailable, secret_box
 from visitorhub.errors import AppError, Conflict, NotFound
-from visitorhub.integration.streams.auth import load_auth, request_headers
+from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, load_auth, request_headers
 from visitorhub.integration.streams.leases import lease_free, new_owner
 from visitorhub.integration.streams.payloads import (
     STATEMENTS,
@@ -126,6 +127,7 @@ class _Run:
     subscription_id: int
     owner: str
     settings: Settings
+    auth: ReceiverAuth = field(default_factory=NoAuth)
     shape: Shaper | None = None
     read_ahead: ReadAhead | None = None
     sent: int = 0
@@ -161,7 +163,7 @@ class _Run:
             following = min(sub.max_per_payload, remaining - payload.record_count)
             if following > 0:
                 self.read_ahead.start(sub.entity, payload.last_seq, sub.start_date, following)
-        headers = request_headers(load_auth(sub.auth), payload.delivery_id, payload.body)
+        headers = request_headers(self.auth, payload.delivery_id, payload.body)
         return _Job(payload, sub.url, headers)
 
 
@@ -185,12 +187,14 @@ def run_subscription(
             report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
             return report
         try:
-            # Resolved once a run: a template changed meanwhile applies from the next run on.
+            # Resolved once a run: auth or a template changed meanwhile apply from the next run on.
+            run.auth = load_auth(sub.auth, secret_box(settings.secrets_key))
             run.shape = _shaper(session, sub)
-        except AppError as exc:  # e.g. its template was deleted: a configuration error, reported
-            report.stopped_because, report.error = "error", exc.message
+        except (AppError, SecretUnavailable) as exc:  # a configuration error (template gone, key missing)
+            message = exc.message if isinstance(exc, AppError) else str(exc)
+            report.stopped_because, report.error = "error", message
             report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
-            log.error("streams.run_failed subscription=%s error=%s", report.name, exc.message)
+            log.error("streams.run_failed subscription=%s error=%s", report.name, message)
             return report
         sub.lease_owner = run.owner
         sub.lease_expires_at = now + timedelta(seconds=settings.streams_lease_seconds)
@@ -258,7 +262,9 @@ def _send_payloads(
     report.stopped_because = job
 
 
-def replay_delivery(sessions: Sessions, delivery_id: str, sender: Sender) -> PayloadOutcome:
+def replay_delivery(
+    sessions: Sessions, delivery_id: str, settings: Settings, sender: Sender
+) -> PayloadOutcome:
     """Send a past or dead-lettered payload again now: same body, same id. A pending one is sent by the
     runs, in order, so it cannot be replayed out of turn."""
     with unit_of_work(sessions) as session:
@@ -274,8 +280,12 @@ def replay_delivery(sessions: Sessions, delivery_id: str, sender: Sender) -> Pay
             )
         sub = session.get(StreamSubscription, delivery.subscription_id)
         assert sub is not None
+        try:
+            auth = load_auth(sub.auth, secret_box(settings.secrets_key))
+        except SecretUnavailable as exc:
+            raise Conflict(f"Cannot replay: {exc}.", field="deliveryId", code="secret_unavailable") from None
         body = delivery.payload.encode()
-        headers = request_headers(load_auth(sub.auth), delivery.id, body)
+        headers = request_headers(auth, delivery.id, body)
         url, attempt_number = sub.url, delivery.attempts + 1
         counts = (delivery.record_count, delivery.first_seq, delivery.last_seq)
     attempt = sender.post(url, headers, body)

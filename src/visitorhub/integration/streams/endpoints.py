@@ -235,6 +235,7 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
 )
 def replay_delivery(request: Request, session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
     _release(session)
-    with Sender(_settings(request)) as sender:
-        outcome = runs.replay_delivery(request.app.state.sessions, delivery_id, sender)
+    settings = _settings(request)
+    with Sender(settings) as sender:
+        outcome = runs.replay_delivery(request.app.state.sessions, delivery_id, settings, sender)
     return JSONResponse({"data": outcome.as_dict()})

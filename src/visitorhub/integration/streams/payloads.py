@@ -98,7 +98,7 @@ def _prebuilt_statements() -> dict[str, Any]:
         .where(s.id == bindparam("subscription_id"), s.lease_owner == bindparam("owner"))
         .values(lease_expires_at=bindparam("until", type_=s.lease_expires_at.type)),
         "run_settings": select(
-            s.entity, s.url, s.auth, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload
+            s.entity, s.url, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload
         ).where(s.id == bindparam("subscription_id")),
         "read": select(
             d.subscription_id,

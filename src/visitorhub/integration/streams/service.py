@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from visitorhub.config import Settings
 from visitorhub.core.db import utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
+from visitorhub.core.secrets import secret_box
 from visitorhub.domains import all_resources
 from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound
-from visitorhub.integration.streams.auth import HmacAuth, dump_auth, load_auth, new_secret
+from visitorhub.integration.streams.auth import HmacAuth, dump_auth, new_secret, redact
 from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionUpdate
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
@@ -110,12 +111,13 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _prepare_auth(auth: Any) -> tuple[dict[str, Any], str | None]:
-    """The stored auth, and the secret to show once when visitorhub generated it."""
+def _prepare_auth(auth: Any, settings: Settings) -> tuple[dict[str, Any], str | None]:
+    """The stored auth (secrets sealed), and the secret to show once when visitorhub generated it."""
+    box = secret_box(settings.secrets_key)
     if isinstance(auth, HmacAuth) and auth.secret is None:
         secret = new_secret()
-        return dump_auth(auth.model_copy(update={"secret": secret})), secret
-    return dump_auth(auth), None
+        return dump_auth(auth.model_copy(update={"secret": secret}), box), secret
+    return dump_auth(auth, box), None
 
 
 def create_subscription(
@@ -127,7 +129,7 @@ def create_subscription(
     if body.template is not None:
         check_template(session, body.template, entity)
     _check_name_free(session, body.name)
-    auth, secret = _prepare_auth(body.auth)
+    auth, secret = _prepare_auth(body.auth, settings)
     start_date = _utc(body.start_date)
     now = utcnow()
     sub = StreamSubscription(
@@ -208,7 +210,7 @@ def update_subscription(
         check_template(session, changes["template"], sub.entity)
     secret = None
     if "auth" in changes:
-        sub.auth, secret = _prepare_auth(body.auth)
+        sub.auth, secret = _prepare_auth(body.auth, settings)
         del changes["auth"]
     if "start_date" in changes:
         # A new start date re-places the cursor (a re-sync, or a jump forward); the payload waiting to be
@@ -249,7 +251,7 @@ def represent(session: Session, sub: StreamSubscription) -> dict[str, Any]:
         "name": sub.name,
         "stream": sub.stream,
         "url": sub.url,
-        "auth": load_auth(sub.auth).redacted(),
+        "auth": redact(sub.auth),
         "intervalMinutes": sub.interval_minutes,
         "maxPerRun": sub.max_per_run,
         "maxPerPayload": sub.max_per_payload,
