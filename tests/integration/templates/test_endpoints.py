@@ -639,6 +639,38 @@ class TestExport:
         assert {r["email"] for r in exported} == {"new@example.com", "touched@example.com"}
         assert old["email"] not in {r["email"] for r in exported}
 
+    def test_a_deleted_child_counts_as_a_change(
+        self, client: TestClient, reader: TestClient, session: Session
+    ) -> None:
+        kept = create_visitor(client, email="kept@example.com")
+        create_external_id(client, kept["visitorId"], externalId="crm-kept")
+        lost = create_visitor(client, email="lost@example.com")
+        create_external_id(client, lost["visitorId"], externalId="crm-lost")
+        long_ago = datetime(2020, 6, 1, tzinfo=UTC)
+        age(session, Visitor, long_ago)
+        age(session, ExternalId, long_ago)
+        since = {"since": "20210101000000"}
+        assert reader.get("/integration/visitors-export", params=since).json()["data"] == []
+
+        deleted = client.delete(f"/visitors/{lost['visitorId']}/external-ids/designa")
+        assert deleted.status_code == 204, deleted.text
+        exported = reader.get("/integration/visitors-export", params=since).json()["data"]
+        assert [(r["email"], r["external_id"]) for r in exported] == [("lost@example.com", None)]
+
+        # Paged: the row appears once, on the page its visitor's id falls on.
+        emails: list[str] = []
+        url: str | None = "/integration/visitors-export?limit=1&since=20210101000000"
+        while url:
+            body = reader.get(url).json()
+            emails += [r["email"] for r in body["data"]]
+            url = body["metadata"]["_links"].get("next")
+        assert emails == ["lost@example.com"]
+
+        # A deletion before `since` is no change after it.
+        session.execute(update(ChangeLogEntry).values(occurred_at=long_ago))
+        session.commit()
+        assert reader.get("/integration/visitors-export", params=since).json()["data"] == []
+
     def test_cursor_pages_through_everything_once(self, client: TestClient, reader: TestClient) -> None:
         expected = {create_visitor(client)["email"] for _ in range(7)}
         seen: list[str] = []

@@ -13,13 +13,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from visitorhub.core.db import Base
+from visitorhub.domains.centers.service import center_service, visitor_center_service
 from visitorhub.domains.vehicles.service import vehicle_service
 from visitorhub.domains.visitors.service import external_id_service, visitor_service
 from visitorhub.integration.templates.builtin import builtin_templates
-from visitorhub.integration.templates.engine import ImportOptions, ImportReport, export_page, run_import
+from visitorhub.integration.templates.engine import (
+    ImportOptions,
+    ImportReport,
+    _as_stored,
+    export_page,
+    run_import,
+)
 from visitorhub.integration.templates.loaders import load_template
 from visitorhub.integration.templates.spec import Template
-from visitorhub.models import ChangeLogEntry, ExternalId, Vehicle, Visitor
+from visitorhub.models import Center, ChangeLogEntry, ExternalId, Vehicle, Visitor, VisitorCenter
 
 IMPORT = builtin_templates()["visitors-import"]
 EXPORT = builtin_templates()["visitors-export"]
@@ -898,6 +905,111 @@ class TestExport:
             "ann3@example.com",
             "ann5@example.com",
         ]
+
+    def test_a_deleted_child_marks_its_row_changed(self, session: Session) -> None:
+        run(session, [row(1), row(2), row(3)])
+        age_everything(session)
+        since = datetime(2024, 1, 1, tzinfo=UTC)
+        assert export_all(session, since=since) == []
+        owner2 = visitor_by_email(session, "ann2@example.com").visitor_id
+        (crm2,) = session.scalars(select(ExternalId).where(ExternalId.visitor_id == owner2))
+        external_id_service.delete(session, crm2)
+        session.flush()  # the change record
+        rows = export_all(session, since=since)
+        assert [(r["email"], r["license_plate"], r["external_id"]) for r in rows] == [
+            ("ann2@example.com", "AB-002-CD", None)
+        ]
+        # A deletion before `since` is no change after it.
+        session.execute(
+            update(ChangeLogEntry).where(ChangeLogEntry.operation == "delete").values(occurred_at=OLD)
+        )
+        assert export_all(session, since=since) == []
+        assert len(export_all(session, since=datetime(2019, 1, 1, tzinfo=UTC))) == 3
+
+    def test_deleted_children_of_every_child_entity(self, session: Session) -> None:
+        """VisitorCenter links too; and a deleted visitor's children (whose parent is gone) add no row."""
+        tpl = template(
+            {
+                "direction": "out",
+                "entities": [
+                    {"type": "Visitor", "fields": [{"source": "email", "field": "email"}]},
+                    {"type": "VisitorCenter", "fields": [{"source": "centre", "field": "pcCode"}]},
+                    {"type": "ExternalId", "fields": [{"source": "crm", "field": "externalId"}]},
+                ],
+            }
+        )
+        run(session, [row(n) for n in range(4)])
+        for n in range(4):
+            visitor_center_service.create(
+                session,
+                {
+                    "visitor_id": visitor_by_email(session, f"ann{n}@example.com").visitor_id,
+                    "pc_code": "FR-SC-1",
+                },
+            )
+        age_everything(session)
+        session.execute(update(VisitorCenter).values(update_date=OLD))
+        since = datetime(2024, 1, 1, tzinfo=UTC)
+        assert export_all(session, tpl, since=since) == []
+        (link,) = session.scalars(
+            select(VisitorCenter).where(
+                VisitorCenter.visitor_id == visitor_by_email(session, "ann1@example.com").visitor_id
+            )
+        )
+        visitor_center_service.delete(session, link)
+        visitor_service.delete(session, visitor_by_email(session, "ann2@example.com"))
+        session.flush()  # the change records
+        assert export_all(session, tpl, since=since) == [
+            {"email": "ann1@example.com", "centre": None, "crm": "crm-1"}
+        ]
+
+    def test_the_cursor_with_deleted_children(self, session: Session) -> None:
+        run(session, [row(n) for n in range(8)])
+        age_everything(session)
+        since = datetime(2024, 1, 1, tzinfo=UTC)
+        changed = {f"ann{n}@example.com" for n in (1, 2, 4, 7)}
+        for n in (1, 4):  # a deleted external id
+            owner = visitor_by_email(session, f"ann{n}@example.com").visitor_id
+            external_id_service.delete(
+                session, session.scalars(select(ExternalId).where(ExternalId.visitor_id == owner)).one()
+            )
+        session.flush()  # the change records
+        session.execute(
+            update(Visitor)
+            .where(Visitor.email.in_(["ann2@example.com", "ann7@example.com"]))
+            .values(update_date=NEW)
+        )
+        for limit in (1, 2, 3, 5):
+            rows = export_all(session, since=since, limit=limit)
+            assert sorted(r["email"] for r in rows) == sorted(changed)
+
+    @pytest.mark.parametrize(
+        ("model", "field"),
+        [(Visitor, "visitorId"), (Vehicle, "vehicleId"), (Center, "pcCode")],
+    )
+    def test_ids_in_change_records_match_the_stored_keys(
+        self, session: Session, model: type[Base], field: str
+    ) -> None:
+        """How deletions are traced back to their parents: an id read from a change record's data equals
+        the stored key (a UUID, an integer, a string) in SQL."""
+        run(session, [row(1)])
+        center_service.create(
+            session, {"pc_code": "FR-SC-9", "label": "Nine", "country": "FR", "is_westfield": False}
+        )
+        session.flush()
+        service = {Visitor: visitor_service, Vehicle: vehicle_service, Center: center_service}[model]
+        record = session.scalars(select(model)).first()
+        entry = session.scalars(
+            select(ChangeLogEntry).where(
+                ChangeLogEntry.entity == service.entity,
+                ChangeLogEntry.entity_id == str(service.entity_id(record)),
+            )
+        ).first()
+        assert entry is not None
+        key = getattr(model, service.pk_attr)
+        stored = _as_stored(ChangeLogEntry.data[field], key, session.get_bind().dialect)
+        matched = select(stored).where(ChangeLogEntry.seq == entry.seq)
+        assert session.scalars(select(model).where(key.in_(matched))).all() == [record]
 
     def test_dotted_names_make_nested_objects_and_dates_are_formatted(self, session: Session) -> None:
         run(session, [row(1, last_visit="2024-02-03 04:05:06")])

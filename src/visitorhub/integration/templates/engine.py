@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, CompoundSelect, Dialect, Select, Uuid, cast, func, select, tuple_, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from visitorhub.integration.templates.entities import (
 )
 from visitorhub.integration.templates.spec import Template
 from visitorhub.integration.templates.transforms import Pipeline, TransformFailed, get_path
+from visitorhub.models import ChangeLogEntry
 
 
 @dataclass
@@ -680,6 +681,48 @@ def _set_path(out: dict[str, Any], path: str, value: Any) -> None:
     current[parts[-1]] = value
 
 
+def _changed_since(session: Session, plans: list[_EntityPlan], since: datetime) -> CompoundSelect[Any]:
+    """The ids of the root records whose row changed after `since`: the root or one of its children was
+    created or updated after it (update dates), or one of its children was deleted after it (a deleted
+    record is gone, but its delete record in the change log holds its last API representation, parent id
+    included). One id list the database builds once per page: a page costs the changes since `since`,
+    not a scan of the root table."""
+    root = plans[0].entity.service.model
+    pk = getattr(root, plans[0].entity.service.pk_attr)
+    parts: list[Select[Any]] = [select(pk).where(root.update_date > since)]
+    # Every change record after `since` has a seq >= the smallest of theirs: with it, the (entity, seq)
+    # index bounds each entity's search to the records since then (None: no change at all since then).
+    first_seq = session.scalar(select(func.min(ChangeLogEntry.seq)).where(ChangeLogEntry.occurred_at > since))
+    dialect = session.get_bind().dialect
+    for plan in plans[1:]:
+        child = plan.entity.service.model
+        assert plan.parent_attr
+        assert plan.entity.parent_field
+        parts.append(select(getattr(child, plan.parent_attr)).where(child.update_date > since))
+        if first_seq is not None:
+            parent_id = ChangeLogEntry.data[plan.entity.parent_field]
+            parts.append(
+                select(_as_stored(parent_id, pk, dialect)).where(
+                    ChangeLogEntry.entity == plan.entity.service.entity,
+                    ChangeLogEntry.seq >= first_seq,
+                    ChangeLogEntry.occurred_at > since,
+                    ChangeLogEntry.operation == "delete",
+                )
+            )
+    return union(*parts)
+
+
+def _as_stored(value: Any, column: Any, dialect: Dialect) -> ColumnElement[Any]:
+    """A value of a JSON column (an id, as the API represents it) as `column` stores it, so that the
+    database compares the two itself."""
+    text = value.as_string()
+    column_type = column.type
+    if isinstance(column_type, Uuid) and not (column_type.native_uuid and dialect.supports_native_uuid):
+        # Without a native type, SQLAlchemy stores a UUID as its 32 hex digits, without dashes.
+        return func.replace(text, "-", "")
+    return cast(text, column_type)
+
+
 def export_page(
     session: Session, template: Template, since: datetime | None, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -687,7 +730,7 @@ def export_page(
 
     Rows follow the root entity (the template's first); each child entity adds one row per child record
     (like a left join). A row counts as changed since `since` when the root or any of its children was
-    created or updated after it.
+    created, updated or deleted after it.
     """
     plans = compile_template(template)
     root = plans[0].entity
@@ -696,14 +739,7 @@ def export_page(
     pk = getattr(model, pk_name)
     stmt = select(model)
     if since is not None:
-        conditions = [model.update_date > since]
-        for plan in plans[1:]:
-            child = plan.entity.service.model
-            assert plan.parent_attr
-            conditions.append(
-                pk.in_(select(getattr(child, plan.parent_attr)).where(child.update_date > since))
-            )
-        stmt = stmt.where(or_(*conditions))
+        stmt = stmt.where(pk.in_(_changed_since(session, plans, since)))
     if cursor:
         after = decode_cursor(cursor)
         python_type = pk.type.python_type
