@@ -10,15 +10,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, text, update
+from sqlalchemy.engine import Engine, make_url
 
-from visitorhub.core.db import make_engine
-from visitorhub.models import ChangeLogEntry, Vehicle, Visitor
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.domains.visitors.service import external_id_service, visitor_service
+from visitorhub.models import ChangeLogEntry, ExternalId, Vehicle, Visitor
 
 SEED_XML = (
     '<In Description="PlanningPME contacts">'
@@ -42,6 +44,7 @@ entities:
       - {source: car.plate, field: licensePlate}
 """
 HEADER = "email,first_name,last_name,gender,country_code,center,license_plate,vehicle_year"
+PG_SCHEMA = "templates_cli"  # on PostgreSQL, where this module's commands write
 
 
 def run_cli(*args: str | Path, url: str) -> subprocess.CompletedProcess[str]:
@@ -58,11 +61,28 @@ def run_cli(*args: str | Path, url: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('templates-cli') / 'cli.db'}"
-    result = run_cli("db", "upgrade", url=url)
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The module's own database, as the commands commit for real: a temporary SQLite file, or, when the
+    suite runs on PostgreSQL (VISITORHUB_TEST_DATABASE_URL), a schema of its own in that database."""
+    server = os.environ.get("VISITORHUB_TEST_DATABASE_URL", "")
+    if not server.startswith("postgresql"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('templates-cli') / 'cli.db'}"
+        result = run_cli("db", "upgrade", url=url)
+        assert result.returncode == 0, result.stderr
+        yield url
+        return
+    admin = make_engine(server)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    url = make_url(server).update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
+    rendered = url.render_as_string(hide_password=False)
+    result = run_cli("db", "upgrade", url=rendered)
     assert result.returncode == 0, result.stderr
-    return url
+    yield rendered
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {PG_SCHEMA} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -422,3 +442,50 @@ def test_export_nested_names_flatten_in_csv(db_url: str, exported_data: set[str]
         "contact": {"email": "exp0@example.com", "name": "Lee0"},
         "car": {"plate": "EXP-0"},
     } in json.loads(as_json.stdout)
+
+
+def test_export_since_counts_a_deleted_child(db_url: str, engine: Engine) -> None:
+    """A row counts as changed when any entity feeding it changed: a deleted external id too."""
+    sessions = make_session_factory(engine)
+    long_ago = datetime(2020, 6, 1, tzinfo=UTC)
+    with unit_of_work(sessions) as session:
+        for name in ("gone", "kept"):
+            visitor = visitor_service.create(
+                session,
+                {
+                    "email": f"deleted-{name}@example.com",
+                    "first_name": "Ann",
+                    "last_name": "Lee",
+                    "gender": "f",
+                    "country_code": "FR",
+                    "acquisition_pc_code": "FR-SC-123",
+                },
+            )
+            external_id_service.create(
+                session,
+                {
+                    "visitor_id": visitor.visitor_id,
+                    "external_type": "crm_id",
+                    "external_id": f"crm-deleted-{name}",
+                    "pc_code": None,
+                },
+            )
+    with unit_of_work(sessions) as session:
+        for model, column in ((Visitor, Visitor.email), (ExternalId, ExternalId.external_id)):
+            session.execute(
+                update(model)
+                .where(column.like("%deleted-%"))
+                .values(update_date=long_ago, creation_date=long_ago)
+            )
+
+    def exported() -> list[tuple[str, str | None]]:
+        result = run_cli("export", "visitors-export", "--since", "20210101000000", url=db_url)
+        assert result.returncode == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        return [(row["email"], row["external_id"]) for row in rows if row["email"].startswith("deleted-")]
+
+    assert exported() == []
+    with unit_of_work(sessions) as session:
+        gone = session.scalars(select(ExternalId).where(ExternalId.external_id == "crm-deleted-gone")).one()
+        external_id_service.delete(session, gone)
+    assert exported() == [("deleted-gone@example.com", None)]
