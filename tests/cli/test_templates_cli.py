@@ -47,9 +47,9 @@ HEADER = "email,first_name,last_name,gender,country_code,center,license_plate,ve
 PG_SCHEMA = "templates_cli"  # on PostgreSQL, where this module's commands write
 
 
-def run_cli(*args: str | Path, url: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str | Path, url: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISITORHUB_")}
-    env.update(COLUMNS="250", NO_COLOR="1", PYTHONUNBUFFERED="1", VISITORHUB_DATABASE_URL=url)
+    env.update(COLUMNS="250", NO_COLOR="1", PYTHONUNBUFFERED="1", VISITORHUB_DATABASE_URL=url, **extra_env)
     return subprocess.run(
         [sys.executable, "-m", "visitorhub", *map(str, args)],
         capture_output=True,
@@ -290,6 +290,31 @@ def test_import_csv_in_chunks_with_summary_and_report(db_url: str, engine: Engin
         "unchanged": 5,
     }
     assert count(engine, ChangeLogEntry) == logged
+
+
+def test_import_shows_a_progress_bar_on_a_terminal(db_url: str, tmp_path: Path) -> None:
+    data = tmp_path / "progress.csv"
+    data.write_text(csv_rows("progress", 3), encoding="utf-8")
+    # As on a terminal (rich reads these): the bar is drawn on stderr, then cleared.
+    result = run_cli(
+        "import", data, "-t", "visitors-import", url=db_url, TTY_COMPATIBLE="1", TTY_INTERACTIVE="1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Importing progress.csv" in result.stderr
+    assert "3 rows" in result.stderr
+    assert "3 rows processed, 0 failed." in result.stdout
+
+
+def test_import_applies_a_row_entirely_or_not_at_all(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    data = tmp_path / "whole.csv"
+    data.write_text(csv_rows("whole", 3, **{"vehicle_year:0": "1700"}), encoding="utf-8")
+    result = run_cli("import", data, "-t", "visitors-import", url=db_url)
+    assert result.returncode == 1
+    assert "3 rows processed, 1 failed." in result.stdout
+    assert cells(result.stdout, "vehicle_year")[:2] == ["0", "vehicle_year"]
+    # Row 0's visitor was valid, its vehicle was not: neither is stored.
+    assert visitor_emails(engine, "whole") == {"whole1@example.com", "whole2@example.com"}
+    assert count(engine, Vehicle, Vehicle.license_plate.startswith("WHOLE-")) == 1
 
 
 def test_import_jsonl_with_a_failing_row_exits_1(db_url: str, engine: Engine, tmp_path: Path) -> None:
