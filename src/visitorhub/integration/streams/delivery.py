@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -28,17 +28,19 @@ from visitorhub.errors import AppError, Conflict, NotFound
 from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, load_auth, request_headers
 from visitorhub.integration.streams.leases import lease_free, new_owner
 from visitorhub.integration.streams.payloads import (
-    STATEMENTS,
     Payload,
     ReadAhead,
+    RunSettings,
     Sessions,
     Shaper,
     pending_payload,
     read_batch,
+    record_accepted,
     record_attempt,
+    renew_lease,
     store_payload,
 )
-from visitorhub.integration.streams.sender import Sender
+from visitorhub.integration.streams.sender import Attempt, Sender
 from visitorhub.integration.streams.service import PENDING, lag
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
@@ -132,18 +134,20 @@ class _Run:
     read_ahead: ReadAhead | None = None
     sent: int = 0
 
-    def prepare(self, session: Session, none_pending: bool = False) -> _Job | str:
-        """The next payload to send (the pending one first, else a new one), or why the run stops; renews
-        the lease. `none_pending`: the caller has just settled the pending payload."""
+    @property
+    def lease_until(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.settings.streams_lease_seconds)
+
+    def prepare(self, session: Session, sub: RunSettings | str | None = None) -> _Job | str:
+        """The next payload to send (the pending one first, else a new one), or why the run stops.
+        `sub`: the settings read as the previous payload was accepted (then none is pending, and the lease
+        was renewed); otherwise the lease is renewed here."""
         conn = session.connection()
-        until = utcnow() + timedelta(seconds=self.settings.streams_lease_seconds)
-        key = {"subscription_id": self.subscription_id}
-        renewed = conn.execute(STATEMENTS["renew"], {**key, "owner": self.owner, "until": until})
-        sub = conn.execute(STATEMENTS["run_settings"], key).one_or_none()
+        none_pending = sub is not None
         if sub is None:
-            return "deleted"
-        if renewed.rowcount != 1:  # taken over after our lease expired
-            return "lease_lost"
+            sub = renew_lease(conn, self.subscription_id, self.owner, self.lease_until)
+        if isinstance(sub, str):
+            return sub
         remaining = sub.max_per_run - self.sent
         payload = None if none_pending else pending_payload(conn, self.subscription_id)
         if payload is None:
@@ -165,6 +169,19 @@ class _Run:
                 self.read_ahead.start(sub.entity, payload.last_seq, sub.start_date, following)
         headers = request_headers(self.auth, payload.delivery_id, payload.body)
         return _Job(payload, sub.url, headers)
+
+    def settle(
+        self, session: Session, payload: Payload, attempt: Attempt
+    ) -> tuple[str, RunSettings | str | None]:
+        """Record the answer to `payload`: its outcome, and (accepted) the settings for the next one."""
+        if attempt.delivered:
+            conn = session.connection()
+            accepted = record_accepted(
+                conn, self.subscription_id, payload, attempt, self.owner, self.lease_until
+            )
+            if accepted is not None:
+                return "delivered", accepted
+        return record_attempt(session, payload.delivery_id, attempt, "run"), None
 
 
 def run_subscription(
@@ -238,7 +255,7 @@ def _send_payloads(
         payload = job.payload
         attempt = sender.post(job.url, job.headers, payload.body)
         with unit_of_work(sessions) as session:
-            outcome = record_attempt(session, payload.delivery_id, attempt, "run")
+            outcome, settings = run.settle(session, payload, attempt)
             report.payloads.append(
                 PayloadOutcome(
                     payload.delivery_id,
@@ -258,7 +275,7 @@ def _send_payloads(
                 run.sent += payload.record_count
                 report.records_delivered += payload.record_count
                 stopping = stop is not None and stop.is_set()
-                job = "shutdown" if stopping else run.prepare(session, none_pending=True)
+                job = "shutdown" if stopping else run.prepare(session, settings)
     report.stopped_because = job
 
 

@@ -85,6 +85,11 @@ def _prebuilt_statements() -> dict[str, Any]:
             .limit(bindparam("size"))
         )
 
+    run_columns = (s.entity, s.url, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload)
+    renewed_lease = case(
+        (s.lease_owner == bindparam("owner"), bindparam("until", type_=s.lease_expires_at.type)),
+        else_=s.lease_expires_at,
+    )
     return {
         # Without a template the JSON text is copied as is; a template needs the parsed value.
         "changes_raw": changes(cast(c.data, Text)),
@@ -94,12 +99,36 @@ def _prebuilt_statements() -> dict[str, Any]:
         .where(d.subscription_id == bindparam("subscription_id"), d.status == PENDING)
         .order_by(d.first_seq)
         .limit(1),
+        # Renews the lease when this run still holds it, and reads what the next payload needs.
         "renew": update(SUBSCRIPTIONS)
-        .where(s.id == bindparam("subscription_id"), s.lease_owner == bindparam("owner"))
-        .values(lease_expires_at=bindparam("until", type_=s.lease_expires_at.type)),
-        "run_settings": select(
-            s.entity, s.url, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload
-        ).where(s.id == bindparam("subscription_id")),
+        .where(s.id == bindparam("subscription_id"))
+        .values(lease_expires_at=renewed_lease)
+        .returning(s.lease_owner, *run_columns),
+        # This run's pending payload was accepted: the common case, settled in three statements.
+        "delivered": update(DELIVERIES)
+        .where(d.id == bindparam("delivery_id"), d.status == PENDING)
+        .values(
+            status=DELIVERED,
+            attempts=bindparam("attempts"),
+            http_status=bindparam("http_status"),
+            duration_ms=bindparam("duration_ms"),
+            error=None,
+            response_excerpt=bindparam("response_excerpt"),
+            last_attempt_at=bindparam("now", type_=d.last_attempt_at.type),
+            delivered_at=bindparam("now", type_=d.delivered_at.type),
+        ),
+        "accepted": update(SUBSCRIPTIONS)
+        .where(s.id == bindparam("subscription_id"))
+        .values(
+            attempts_delivered=s.attempts_delivered + 1,
+            records_delivered=s.records_delivered + bindparam("records", type_=Integer),
+            cursor_seq=case(
+                (s.cursor_seq < bindparam("cursor", type_=BigInteger), bindparam("cursor", type_=BigInteger)),
+                else_=s.cursor_seq,
+            ),
+            lease_expires_at=renewed_lease,
+        )
+        .returning(s.lease_owner, *run_columns),
         "read": select(
             d.subscription_id,
             d.status,
@@ -164,6 +193,70 @@ class Payload:
     first_seq: int
     last_seq: int
     body: bytes
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What building the next payload needs of the subscription, read afresh with every payload."""
+
+    entity: str
+    url: str
+    cursor_seq: int
+    start_date: datetime | None
+    max_per_run: int
+    max_per_payload: int
+
+
+def _held(row: Any, owner: str) -> RunSettings | str:
+    if row is None:
+        return "deleted"
+    if row.lease_owner != owner:  # taken over after our lease expired
+        return "lease_lost"
+    return RunSettings(*row[1:])
+
+
+def renew_lease(conn: Connection, subscription_id: int, owner: str, until: datetime) -> RunSettings | str:
+    """Extend this run's lease; the subscription's settings, or why the run must stop."""
+    params = {"subscription_id": subscription_id, "owner": owner, "until": until}
+    return _held(conn.execute(STATEMENTS["renew"], params).one_or_none(), owner)
+
+
+def record_accepted(
+    conn: Connection, subscription_id: int, payload: Payload, attempt: Attempt, owner: str, until: datetime
+) -> RunSettings | str | None:
+    """The common case of record_attempt, in three statements: this run's pending payload was accepted.
+    Moves the cursor and renews the lease; None when the payload was not pending any more (the caller
+    then records the attempt the general way)."""
+    now = utcnow()
+    number = payload.attempts + 1
+    details = {
+        "http_status": attempt.http_status,
+        "duration_ms": attempt.duration_ms,
+        "response_excerpt": attempt.excerpt,
+    }
+    params = {"delivery_id": payload.delivery_id, "attempts": number, "now": now, **details}
+    if conn.execute(STATEMENTS["delivered"], params).rowcount != 1:
+        return None
+    conn.execute(
+        STATEMENTS["attempt"],
+        {
+            "delivery_id": payload.delivery_id,
+            "number": number,
+            "trigger": "run",
+            "outcome": "delivered",
+            "error": None,
+            "attempted_at": now,
+            **details,
+        },
+    )
+    params = {
+        "subscription_id": subscription_id,
+        "records": payload.record_count,
+        "cursor": payload.last_seq,
+        "owner": owner,
+        "until": until,
+    }
+    return _held(conn.execute(STATEMENTS["accepted"], params).one_or_none(), owner)
 
 
 def pending_payload(conn: Connection, subscription_id: int) -> Payload | None:
