@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from pydantic.alias_generators import to_camel
@@ -53,6 +54,13 @@ class _InsertColumns:
     defaults: dict[str, Any]  # attribute -> its scalar column default (None without one)
     computed: frozenset[str]  # attributes whose default a function, SQL or the server computes
     relationships: frozenset[str]
+
+    def rows(self, records: Sequence[Any], without: str | None = None) -> list[dict[str, Any]]:
+        """The INSERT parameters of records whose every column attribute is set (column -> value)."""
+        names = [(attr, col) for attr, col in self.names if attr != without]
+        columns = [col for _attr, col in names]
+        values = itemgetter(*[attr for attr, _col in names])  # a tuple: a record has a key and dates at least
+        return [dict(zip(columns, values(obj.__dict__), strict=True)) for obj in records]
 
 
 class CrudService(Generic[M]):
@@ -193,30 +201,24 @@ class CrudService(Generic[M]):
         session.flush()  # what the session holds (updates, records added above) goes first
         if not fast:
             return
+        defaults = columns.defaults
         for obj in fast:
             state = obj.__dict__
-            for attr, default in columns.defaults.items():
-                if attr not in state:
-                    state[attr] = default
+            for attr in defaults.keys() - state.keys():
+                state[attr] = defaults[attr]
         pk = self._autoinc_pk
         connection = session.connection(bind_arguments={"mapper": self.model})
         if pk is not None and connection.dialect.name == "sqlite":
             self._number(session, fast, pk)
-        names = columns.names
         numbered = [obj for obj in fast if pk is None or obj.__dict__.get(pk) is not None]
         if numbered:
-            connection.execute(
-                insert(self.model), [{col: obj.__dict__[attr] for attr, col in names} for obj in numbered]
-            )
+            connection.execute(insert(self.model), columns.rows(numbered))
         if pk is not None and len(numbered) < len(fast):
             # The database numbers these: RETURNING in the order of the parameters (one statement per
             # batch of rows on backends that can, such as PostgreSQL).
             unnumbered = [obj for obj in fast if obj.__dict__.get(pk) is None]
-            without_pk = [(attr, col) for attr, col in names if attr != pk]
             stmt = insert(self.model).returning(getattr(self.model, pk), sort_by_parameter_order=True)
-            result = connection.execute(
-                stmt, [{col: obj.__dict__[attr] for attr, col in without_pk} for obj in unnumbered]
-            )
+            result = connection.execute(stmt, columns.rows(unnumbered, without=pk))
             for obj, key in zip(unnumbered, result.scalars(), strict=True):
                 obj.__dict__[pk] = key
 

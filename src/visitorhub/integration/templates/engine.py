@@ -238,11 +238,13 @@ class _Importer:
     def _key(self, plan: _EntityPlan, values: Mapping[str, Any], parent_id: Any) -> tuple[Any, ...] | None:
         if not plan.key_attrs:
             return None
-        key = tuple(plan.fold(attr, values.get(attr)) for attr in plan.key_attrs)
-        if any(part is None for part in key):
-            missing = [plan.source_of(a) for a, v in zip(plan.key_attrs, key, strict=True) if v is None]
+        parts = [values.get(attr) for attr in plan.key_attrs]
+        if None in parts:
+            missing = [plan.source_of(a) for a, v in zip(plan.key_attrs, parts, strict=True) if v is None]
             raise RowError(plan.entity.name, missing[0], f"{', '.join(missing)}: key value missing")
-        return (parent_id, *key) if plan.parent_attr else key
+        if plan.folded:
+            parts = [plan.fold(attr, value) for attr, value in zip(plan.key_attrs, parts, strict=True)]
+        return (parent_id, *parts) if plan.parent_attr else tuple(parts)
 
     def _prefetch(self, plan: _EntityPlan, keys: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
         """Existing records by key, in one query (chunked to stay under parameter limits)."""
