@@ -4,7 +4,7 @@ from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.integration import IntegrationTemplate
-from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamSubscription
+from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload, StreamSubscription
 from visitorhub.models.vehicle import Vehicle
 from visitorhub.models.visitor import ExternalId, Optin, Visitor
 
@@ -17,6 +17,7 @@ __all__ = [
     "Optin",
     "StreamDelivery",
     "StreamDeliveryAttempt",
+    "StreamPayload",
     "StreamSubscription",
     "Vehicle",
     "Visitor",

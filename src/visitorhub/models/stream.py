@@ -63,8 +63,6 @@ class StreamDelivery(Base):
     record_count: Mapped[int] = mapped_column(Integer)
     first_seq: Mapped[int] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger)
-    # The exact body sent at every attempt (same bytes, same records, same id); loaded only when read.
-    payload: Mapped[str] = mapped_column(Text, deferred=True)
     http_status: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
@@ -73,6 +71,18 @@ class StreamDelivery(Base):
     last_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     dead_at: Mapped[datetime | None]
+
+
+class StreamPayload(Base):
+    """The exact body of a delivery, sent at every attempt (same bytes, same records, same id). A table of
+    its own: SQLite rewrites a whole row on UPDATE, and a delivery's row changes at every attempt."""
+
+    __tablename__ = "stream_payload"
+
+    delivery_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("stream_delivery.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[str] = mapped_column(Text)
 
 
 class StreamDeliveryAttempt(Base):

@@ -42,7 +42,7 @@ from visitorhub.integration.streams.payloads import (
 )
 from visitorhub.integration.streams.sender import Attempt, Sender
 from visitorhub.integration.streams.service import PENDING, lag
-from visitorhub.models.stream import StreamDelivery, StreamSubscription
+from visitorhub.models.stream import StreamDelivery, StreamPayload, StreamSubscription
 
 log = logging.getLogger("visitorhub.streams")
 
@@ -301,7 +301,9 @@ def replay_delivery(
             auth = load_auth(sub.auth, secret_box(settings.secrets_key))
         except SecretUnavailable as exc:
             raise Conflict(f"Cannot replay: {exc}.", field="deliveryId", code="secret_unavailable") from None
-        body = delivery.payload.encode()
+        stored = session.get(StreamPayload, delivery_id)
+        assert stored is not None
+        body = stored.body.encode()
         headers = request_headers(auth, delivery.id, body)
         url, attempt_number = sub.url, delivery.attempts + 1
         counts = (delivery.record_count, delivery.first_seq, delivery.last_seq)

@@ -31,7 +31,7 @@ from visitorhub.integration.streams.schemas import (
     SubscriptionUpdate,
 )
 from visitorhub.integration.streams.sender import Sender
-from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt
+from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload
 
 router = APIRouter(
     prefix="/integration",
@@ -221,7 +221,8 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
         }
         for a in attempts
     ]
-    data["records"] = orjson.loads(row.payload)
+    payload = session.get(StreamPayload, delivery_id)
+    data["records"] = orjson.loads(payload.body) if payload is not None else []
     return JSONResponse({"data": data})
 
 

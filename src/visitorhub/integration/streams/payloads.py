@@ -38,7 +38,12 @@ from visitorhub.domains import all_resources
 from visitorhub.integration.streams.sender import Attempt
 from visitorhub.integration.streams.service import DEAD, DELIVERED, PENDING
 from visitorhub.models.changelog import ChangeLogEntry
-from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamSubscription
+from visitorhub.models.stream import (
+    StreamDelivery,
+    StreamDeliveryAttempt,
+    StreamPayload,
+    StreamSubscription,
+)
 
 log = logging.getLogger("visitorhub.streams")
 Sessions = sessionmaker[Session]
@@ -68,13 +73,14 @@ def _iso(value: datetime) -> str:
 SUBSCRIPTIONS = cast_table(StreamSubscription)
 DELIVERIES = cast_table(StreamDelivery)
 ATTEMPTS = cast_table(StreamDeliveryAttempt)
+PAYLOADS = cast_table(StreamPayload)
 CHANGES = cast_table(ChangeLogEntry)
 
 
 def _prebuilt_statements() -> dict[str, Any]:
     """The per-payload statements, built once with bound parameters (building a statement costs more than
     running it on SQLite)."""
-    d, s, c = DELIVERIES.c, SUBSCRIPTIONS.c, CHANGES.c
+    d, s, c, b = DELIVERIES.c, SUBSCRIPTIONS.c, CHANGES.c, PAYLOADS.c
 
     def changes(data: Any) -> Any:
         return (
@@ -95,7 +101,9 @@ def _prebuilt_statements() -> dict[str, Any]:
         "changes_raw": changes(cast(c.data, Text)),
         "changes_shaped": changes(c.data),
         "new_delivery": insert(DELIVERIES),
-        "pending": select(d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, d.payload)
+        "new_payload": insert(PAYLOADS),
+        "pending": select(d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, b.body)
+        .join_from(DELIVERIES, PAYLOADS, b.delivery_id == d.id)
         .where(d.subscription_id == bindparam("subscription_id"), d.status == PENDING)
         .order_by(d.first_seq)
         .limit(1),
@@ -264,7 +272,7 @@ def pending_payload(conn: Connection, subscription_id: int) -> Payload | None:
     row = conn.execute(STATEMENTS["pending"], {"subscription_id": subscription_id}).one_or_none()
     if row is None:
         return None
-    return Payload(row.id, row.attempts, row.record_count, row.first_seq, row.last_seq, row.payload.encode())
+    return Payload(row.id, row.attempts, row.record_count, row.first_seq, row.last_seq, row.body.encode())
 
 
 @dataclass(frozen=True)
@@ -328,10 +336,10 @@ def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Paylo
             "record_count": payload.record_count,
             "first_seq": payload.first_seq,
             "last_seq": payload.last_seq,
-            "payload": batch.body.decode(),
             "creation_date": utcnow(),
         },
     )
+    conn.execute(STATEMENTS["new_payload"], {"delivery_id": payload.delivery_id, "body": batch.body.decode()})
     return payload
 
 

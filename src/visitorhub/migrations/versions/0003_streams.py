@@ -65,7 +65,6 @@ def upgrade() -> None:
         sa.Column("record_count", sa.Integer(), nullable=False),
         sa.Column("first_seq", sa.BigInteger(), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("http_status", sa.Integer(), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(length=500), nullable=True),
@@ -90,6 +89,18 @@ def upgrade() -> None:
             "ix_stream_delivery_subscription_id_status", ["subscription_id", "status"], unique=False
         )
 
+    op.create_table(
+        "stream_payload",
+        sa.Column("delivery_id", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["stream_delivery.id"],
+            name=op.f("fk_stream_payload_delivery_id_stream_delivery"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("delivery_id", name=op.f("pk_stream_payload")),
+    )
     op.create_table(
         "stream_delivery_attempt",
         sa.Column(
@@ -126,6 +137,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stream_delivery_attempt_delivery_id"))
 
     op.drop_table("stream_delivery_attempt")
+    op.drop_table("stream_payload")
     with op.batch_alter_table("stream_delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_stream_delivery_subscription_id_status")
         batch_op.drop_index("ix_stream_delivery_subscription_id_first_seq")
