@@ -3,8 +3,10 @@ rows, no-change re-runs, chunking, conflicts) and incremental export."""
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +23,7 @@ from visitorhub.integration.templates.engine import (
     ImportOptions,
     ImportReport,
     _as_stored,
+    _batch_collections,
     export_page,
     run_import,
 )
@@ -1108,3 +1111,40 @@ class TestDefaults:
         assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 1}
         visitor = session.scalars(select(Visitor).where(Visitor.email == "d2@example.com")).one()
         assert visitor.gender == "f"
+
+
+class TestCollections:
+    """Imports make the garbage collector's young-generation pass rarer while they run (see
+    engine._CollectionThreshold), and put the process's setting back afterwards."""
+
+    def test_raised_during_an_import_and_restored(self, session: Session) -> None:
+        before = gc.get_threshold()
+        seen: list[tuple[int, ...]] = []
+        run_import(
+            session,
+            IMPORT,
+            [row(1), row(2)],
+            ImportOptions(chunk_size=1),
+            progress=lambda _n: seen.append(gc.get_threshold()),
+        )
+        assert seen == [(max(before[0], 10_000), *before[1:])] * 2
+        assert gc.get_threshold() == before
+
+    def test_restored_when_the_rows_fail(self, session: Session) -> None:
+        before = gc.get_threshold()
+
+        def rows() -> Iterator[dict[str, Any]]:
+            yield row(1)
+            raise OSError("the file went away")
+
+        with pytest.raises(OSError, match="went away"):
+            run_import(session, IMPORT, rows())
+        assert gc.get_threshold() == before
+
+    def test_overlapping_imports_restore_when_the_last_ends(self) -> None:
+        before = gc.get_threshold()
+        with _batch_collections():
+            with _batch_collections():
+                assert gc.get_threshold()[0] == max(before[0], 10_000)
+            assert gc.get_threshold()[0] == max(before[0], 10_000)
+        assert gc.get_threshold() == before
