@@ -29,7 +29,6 @@ from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, load_auth,
 from visitorhub.integration.streams.leases import lease_free, new_owner
 from visitorhub.integration.streams.payloads import (
     Payload,
-    ReadAhead,
     RunSettings,
     Sessions,
     Shaper,
@@ -131,7 +130,6 @@ class _Run:
     settings: Settings
     auth: ReceiverAuth = field(default_factory=NoAuth)
     shape: Shaper | None = None
-    read_ahead: ReadAhead | None = None
     sent: int = 0
 
     @property
@@ -154,19 +152,12 @@ class _Run:
             if remaining <= 0:
                 return "max_per_run"
             size = min(sub.max_per_payload, remaining)
-            wanted = (sub.cursor_seq, size, sub.start_date)
-            batch = self.read_ahead.take(wanted) if self.read_ahead is not None else None
-            if batch is None:
-                batch = read_batch(conn, sub.entity, sub.cursor_seq, sub.start_date, size, self.shape)
+            batch = read_batch(conn, sub.entity, sub.cursor_seq, sub.start_date, size, self.shape)
             if batch is None:
                 return "caught_up"
             payload = store_payload(conn, self.subscription_id, batch)
         elif self.sent > 0 and payload.record_count > remaining:
             return "max_per_run"
-        if self.read_ahead is not None:
-            following = min(sub.max_per_payload, remaining - payload.record_count)
-            if following > 0:
-                self.read_ahead.start(sub.entity, payload.last_seq, sub.start_date, following)
         headers = request_headers(self.auth, payload.delivery_id, payload.body)
         return _Job(payload, sub.url, headers)
 
@@ -216,13 +207,9 @@ def run_subscription(
         sub.lease_owner = run.owner
         sub.lease_expires_at = now + timedelta(seconds=settings.streams_lease_seconds)
         sub.last_run_at = now
-    if ReadAhead.possible(sessions):
-        run.read_ahead = ReadAhead(sessions, run.shape)
     try:
         _send_payloads(sessions, run, sender, stop, report)
     finally:
-        if run.read_ahead is not None:
-            run.read_ahead.close()
         with unit_of_work(sessions) as session:
             session.execute(
                 update(StreamSubscription)

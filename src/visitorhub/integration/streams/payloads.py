@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -20,7 +19,6 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Engine,
     Integer,
     Table,
     Text,
@@ -33,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from visitorhub.core.db import make_session_factory, unit_of_work, utcnow
+from visitorhub.core.db import utcnow
 from visitorhub.domains import all_resources
 from visitorhub.integration.streams.sender import Attempt
 from visitorhub.integration.streams.service import DEAD, DELIVERED, PENDING
@@ -279,7 +277,6 @@ def pending_payload(conn: Connection, subscription_id: int) -> Payload | None:
 class Batch:
     """The records of the next payload, read and serialised, not yet stored."""
 
-    key: tuple[int, int, datetime | None]  # (after seq, size, start date): what was read
     record_count: int
     first_seq: int
     last_seq: int
@@ -318,7 +315,7 @@ def read_batch(
             % (seq, operation.encode(), entity_json, id_json(entity_id), _iso(occurred_at).encode(), value)
         )
     body = b"[" + b",".join(records) + b"]"
-    return Batch((after_seq, size, start_date), len(records), rows[0].seq, rows[-1].seq, body)
+    return Batch(len(records), rows[0].seq, rows[-1].seq, body)
 
 
 def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Payload:
@@ -341,46 +338,6 @@ def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Paylo
     )
     conn.execute(STATEMENTS["new_payload"], {"delivery_id": payload.delivery_id, "body": batch.body.decode()})
     return payload
-
-
-class ReadAhead:
-    """Reads the next batch while the current payload is on the wire (a POST mostly waits on the
-    receiver). Nothing is stored ahead: the batch becomes a payload only in the transaction that records
-    the current payload's acceptance, so there is still at most one pending payload, and a failure
-    simply drops the batch. Reads run on their own read-only session (no write lock on SQLite)."""
-
-    def __init__(self, sessions: Sessions, shape: Shaper | None) -> None:
-        self.sessions = make_session_factory(sessions.kw["bind"], readonly=True)
-        self.shape = shape
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visitorhub-read-ahead")
-        self.future: Future[Batch | None] | None = None
-
-    @staticmethod
-    def possible(sessions: Sessions) -> bool:
-        """Only on an engine: sessions bound to one connection (tests) cannot share it across threads."""
-        return isinstance(sessions.kw.get("bind"), Engine)
-
-    def start(self, entity: str, after_seq: int, start_date: datetime | None, size: int) -> None:
-        self.future = self.pool.submit(self._read, entity, after_seq, start_date, size)
-
-    def _read(self, entity: str, after_seq: int, start_date: datetime | None, size: int) -> Batch | None:
-        with unit_of_work(self.sessions) as session:
-            return read_batch(session.connection(), entity, after_seq, start_date, size, self.shape)
-
-    def take(self, key: tuple[int, int, datetime | None]) -> Batch | None:
-        """The batch read ahead if it was read for `key` (else None: read it now)."""
-        future, self.future = self.future, None
-        if future is None:
-            return None
-        try:
-            batch = future.result()
-        except Exception:  # the inline read will meet the same problem and report it
-            log.debug("streams.read_ahead_failed", exc_info=True)
-            return None
-        return batch if batch is not None and batch.key == key else None
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def record_attempt(session: Session, delivery_id: str, attempt: Attempt, trigger: str) -> str:
