@@ -1127,7 +1127,7 @@ class TestCollections:
             ImportOptions(chunk_size=1),
             progress=lambda _n: seen.append(gc.get_threshold()),
         )
-        assert seen == [(max(before[0], 10_000), *before[1:])] * 2
+        assert seen == [(max(before[0], _batch_collections.first), *before[1:])] * 2
         assert gc.get_threshold() == before
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
@@ -1145,6 +1145,6 @@ class TestCollections:
         before = gc.get_threshold()
         with _batch_collections():
             with _batch_collections():
-                assert gc.get_threshold()[0] == max(before[0], 10_000)
-            assert gc.get_threshold()[0] == max(before[0], 10_000)
+                assert gc.get_threshold()[0] == max(before[0], _batch_collections.first)
+            assert gc.get_threshold()[0] == max(before[0], _batch_collections.first)
         assert gc.get_threshold() == before

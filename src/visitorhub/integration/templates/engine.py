@@ -665,7 +665,7 @@ class _CollectionThreshold:
     An import allocates a few dozen containers per row (rows, values, records, parameters), nearly all freed
     by reference counting within its chunk. At Python's default (a young-generation pass every 700
     allocations) the collector runs every few rows and promotes each chunk's live objects to the older
-    generations, whose passes then rescan them and the whole process heap: about a ninth of an import's
+    generations, whose passes then rescan them and the whole process heap: over a tenth of an import's
     time. A rarer young pass lets most of them die before it. The threshold is process-wide: the first
     import to start raises it, the last to end restores it.
     """
@@ -694,7 +694,7 @@ class _CollectionThreshold:
                     self._saved = None
 
 
-_batch_collections = _CollectionThreshold(10_000)
+_batch_collections = _CollectionThreshold(50_000)
 
 
 # Export -------------------------------------------------------------------------------------------------
