@@ -188,7 +188,8 @@ class CrudService(Generic[M]):
         too, as the flush would. A record that leaves unset a column whose default is computed (a
         callable, SQL or server default) or that holds a relationship is added and flushed instead. The
         session is flushed first. Inserted records stay out of the session: the writer reads them (ids,
-        represent) and drops them; a change to them after this call is not written.
+        represent) and drops them; a change to them after this call is not written. Mapper insert events
+        (before_insert, after_insert) do not fire for them; nothing in visitorhub listens to those.
         """
         columns = self._insert_columns()
         fast: list[M] = []
