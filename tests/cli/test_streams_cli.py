@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -68,6 +69,15 @@ def _visitor_seqs(url: str) -> list[int]:
         seqs = list(session.scalars(stmt))
     engine.dispose()
     return seqs
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def _deliveries(url: str) -> list[StreamDelivery]:
@@ -135,13 +145,15 @@ class TestCrashes:
         )
         try:
             assert receiver.wait_for(2, timeout=30), "the second payload never arrived"
+            # Kill it while the second payload is on the wire, once the first one's 200 is recorded.
+            assert _eventually(lambda: _deliveries(fresh_database_url)[0].status == "delivered")
             process.send_signal(signal.SIGKILL)
             process.wait(10)
         finally:
             receiver.release()
         in_flight = receiver.requests[1]
-        (pending,) = [d for d in _deliveries(fresh_database_url) if d.status == "pending"]
-        assert pending.id == in_flight.delivery_id
+        waiting = [d for d in _deliveries(fresh_database_url) if d.status == "pending"]
+        assert waiting[0].id == in_flight.delivery_id  # the oldest waiting payload is the one cut off
 
         code, _stdout, stderr = _finish(_cli("streams", "run", "crashy", url=fresh_database_url))
         assert code == 0, stderr
@@ -150,6 +162,34 @@ class TestCrashes:
         assert resent.body == in_flight.body
         accepted = [receiver.requests[0], *receiver.requests[2:]]
         assert [r["seq"] for req in accepted for r in req.json] == _visitor_seqs(fresh_database_url)
+        assert all(d.status == "delivered" for d in _deliveries(fresh_database_url))
+
+    def test_sigkill_at_any_moment_delivers_everything_in_order_under_stable_ids(
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
+    ) -> None:
+        """Killed as soon as the second payload arrives, its predecessor's 200 possibly unrecorded: at least
+        once, in order, and a delivery id always carries the same records."""
+        for _ in range(5):
+            create_visitor(committed_api)
+        _subscribe(committed_api, receiver.url, "crashy", maxPerPayload=2)
+        receiver.answer(200, "hang")
+        process = _cli(
+            "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
+        )
+        try:
+            assert receiver.wait_for(2, timeout=30)
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        finally:
+            receiver.release()
+        code, _stdout, stderr = _finish(_cli("streams", "run", "crashy", url=fresh_database_url))
+        assert code == 0, stderr
+        bodies: dict[str, bytes] = {}
+        for request in receiver.requests:
+            assert bodies.setdefault(request.delivery_id, request.body) == request.body
+        first_seen = list(dict.fromkeys(r.delivery_id for r in receiver.requests))
+        seqs = [r["seq"] for delivery_id in first_seen for r in json.loads(bodies[delivery_id])]
+        assert seqs == _visitor_seqs(fresh_database_url)
         assert all(d.status == "delivered" for d in _deliveries(fresh_database_url))
 
     def test_sigterm_finishes_the_payload_in_flight_then_stops(

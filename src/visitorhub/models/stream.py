@@ -63,6 +63,8 @@ class StreamDelivery(Base):
     record_count: Mapped[int] = mapped_column(Integer)
     first_seq: Mapped[int] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger)
+    # The start date its records were read with: with the seq range, what rebuilds its records.
+    since: Mapped[datetime | None]
     http_status: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
@@ -74,8 +76,9 @@ class StreamDelivery(Base):
 
 
 class StreamPayload(Base):
-    """The exact body of a delivery, sent at every attempt (same bytes, same records, same id). A table of
-    its own: SQLite rewrites a whole row on UPDATE, and a delivery's row changes at every attempt."""
+    """The body of a template-shaped delivery, kept as sent (its template may change); other bodies are
+    rebuilt from the change log. A table of its own: SQLite rewrites a whole row on UPDATE, and a
+    delivery's row changes at every attempt."""
 
     __tablename__ = "stream_payload"
 

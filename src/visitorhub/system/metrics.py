@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visitorhub.core import auth
@@ -47,15 +47,15 @@ class StreamCollector(Collector):
         )
         pending = GaugeMetricFamily(
             "visitorhub_stream_pending_attempts",
-            "Failed attempts of the payload waiting to be accepted (0: none waiting)",
+            "Failed attempts of the payload waiting to be accepted (0: none has failed)",
             labels=["subscription"],
         )
-        pending_attempts = select(StreamDelivery.subscription_id, StreamDelivery.attempts).where(
-            StreamDelivery.status == "pending"
+        pending_attempts = (
+            select(StreamDelivery.subscription_id, func.max(StreamDelivery.attempts))
+            .where(StreamDelivery.status == "pending")
+            .group_by(StreamDelivery.subscription_id)
         )
-        waiting: dict[int, int] = {
-            row.subscription_id: row.attempts for row in session.execute(pending_attempts)
-        }
+        waiting: dict[int, int] = {row[0]: row[1] for row in session.execute(pending_attempts)}
         for sub in session.scalars(select(StreamSubscription).order_by(StreamSubscription.id)):
             deliveries.add_metric([sub.name, "delivered"], sub.attempts_delivered)
             deliveries.add_metric([sub.name, "failed"], sub.attempts_failed)

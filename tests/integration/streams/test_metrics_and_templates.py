@@ -87,6 +87,25 @@ class TestTemplates:
             "prenom": "Zoé",
         }
 
+    def test_a_retry_sends_the_body_as_first_shaped_even_if_the_template_changed(
+        self, client: TestClient, receiver: Receiver
+    ) -> None:
+        client.put("/integration/templates/datx-visitor", json=TEMPLATE)
+        sub = subscribe(client, receiver.url, template="datx-visitor")
+        create_visitor(client)
+        receiver.answer(500)
+        run(client, sub["subscriptionId"])
+        changed = {
+            **TEMPLATE,
+            "entities": [{"type": "Visitor", "fields": [{"source": "x", "field": "email"}]}],
+        }
+        assert client.put("/integration/templates/datx-visitor", json=changed).status_code == 200
+        run(client, sub["subscriptionId"])
+        first, retry = receiver.requests
+        assert retry.body == first.body
+        assert retry.delivery_id == first.delivery_id
+        assert "prenom" in retry.json[0]["data"]
+
     def test_a_template_deleted_since_stops_the_run_with_its_reason(
         self, client: TestClient, receiver: Receiver
     ) -> None:

@@ -1,10 +1,10 @@
-"""One run of a subscription: change log after the cursor -> frozen payloads -> POST -> acknowledge.
+"""One run of a subscription: change log after the cursor -> stored payloads -> POST -> acknowledge.
 
 Why nothing is lost or reordered:
-- A payload is built and stored (status pending, with its id and exact body) in a transaction that
-  commits before the POST; a later run or a restart after a crash finds it and sends it again, the same
-  bytes under the same id. A subscription has at most one pending payload, and sends it before building
-  the next one.
+- A payload is stored (status pending, its id and seq range) in a transaction that commits before it is
+  POSTed; a later run, or a restart after a crash, finds it and sends it again: the same records under
+  the same id. Pending payloads cover consecutive seq ranges after the cursor and are sent oldest first;
+  a payload is POSTed only once the one before it was accepted.
 - The cursor moves past a payload only in the transaction that records its 2xx (or its dead-lettering).
 - No transaction is open during a POST, so a slow receiver never holds a database lock.
 - One run at a time per subscription: a run holds a lease on the subscription (leases.py).
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
@@ -38,10 +39,11 @@ from visitorhub.integration.streams.payloads import (
     record_attempt,
     renew_lease,
     store_payload,
+    stored_body,
 )
 from visitorhub.integration.streams.sender import Attempt, Sender
 from visitorhub.integration.streams.service import PENDING, lag
-from visitorhub.models.stream import StreamDelivery, StreamPayload, StreamSubscription
+from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
 log = logging.getLogger("visitorhub.streams")
 
@@ -131,48 +133,74 @@ class _Run:
     auth: ReceiverAuth = field(default_factory=NoAuth)
     shape: Shaper | None = None
     sent: int = 0
+    sub: RunSettings | None = None  # as of the last lease renewal
+    lease_left_at: float = 0.0  # time.monotonic() when the lease must be renewed by
+    built_up_to: int | None = None  # last seq of the newest payload this run stored: none waits after it
 
-    @property
-    def lease_until(self) -> datetime:
-        return utcnow() + timedelta(seconds=self.settings.streams_lease_seconds)
+    def renew(self, conn: Connection) -> RunSettings | str:
+        """Renew the lease when the next POST could outlast it (and read the settings again)."""
+        timeout = self.settings.streams_timeout_seconds
+        if self.sub is not None and self.lease_left_at - time.monotonic() > timeout + 1:
+            return self.sub
+        lease = self.settings.streams_lease_seconds
+        renewed = renew_lease(conn, self.subscription_id, self.owner, utcnow() + timedelta(seconds=lease))
+        if isinstance(renewed, RunSettings):
+            self.sub, self.lease_left_at = renewed, time.monotonic() + lease
+        return renewed
 
-    def prepare(self, session: Session, sub: RunSettings | str | None = None) -> _Job | str:
-        """The next payload to send (the pending one first, else a new one), or why the run stops.
-        `sub`: the settings read as the previous payload was accepted (then none is pending, and the lease
-        was renewed); otherwise the lease is renewed here."""
+    def prepare(self, session: Session, after: Payload | None = None) -> _Job | str:
+        """The payload to send after `after` (at the start: after the cursor), or why the run stops:
+        the oldest one waiting, else a new one, stored."""
         conn = session.connection()
-        none_pending = sub is not None
-        if sub is None:
-            sub = renew_lease(conn, self.subscription_id, self.owner, self.lease_until)
+        sub = self.renew(conn)
         if isinstance(sub, str):
             return sub
-        remaining = sub.max_per_run - self.sent
-        payload = None if none_pending else pending_payload(conn, self.subscription_id)
+        sent = self.sent + (after.record_count if after is not None else 0)  # accepted or on the wire
+        remaining = sub.max_per_run - sent
+        after_seq = after.last_seq if after is not None else sub.cursor_seq
+        payload = None
+        if self.built_up_to is None or after_seq < self.built_up_to:
+            payload = pending_payload(conn, self.subscription_id, after_seq)
         if payload is None:
             if remaining <= 0:
                 return "max_per_run"
             size = min(sub.max_per_payload, remaining)
-            batch = read_batch(conn, sub.entity, sub.cursor_seq, sub.start_date, size, self.shape)
+            batch = read_batch(conn, sub.entity, after_seq, sub.start_date, size, self.shape)
             if batch is None:
                 return "caught_up"
             payload = store_payload(conn, self.subscription_id, batch)
-        elif self.sent > 0 and payload.record_count > remaining:
+            self.built_up_to = payload.last_seq
+        elif sent > 0 and payload.record_count > remaining:
             return "max_per_run"
         headers = request_headers(self.auth, payload.delivery_id, payload.body)
         return _Job(payload, sub.url, headers)
 
-    def settle(
-        self, session: Session, payload: Payload, attempt: Attempt
-    ) -> tuple[str, RunSettings | str | None]:
-        """Record the answer to `payload`: its outcome, and (accepted) the settings for the next one."""
-        if attempt.delivered:
-            conn = session.connection()
-            accepted = record_accepted(
-                conn, self.subscription_id, payload, attempt, self.owner, self.lease_until
+    def settle(self, session: Session, payload: Payload, attempt: Attempt, report: RunReport) -> str:
+        """Record the answer to `payload` (and add it to the report); its outcome: delivered, failed or
+        dead."""
+        if attempt.delivered and record_accepted(
+            session.connection(), self.subscription_id, payload, attempt
+        ):
+            outcome = "delivered"
+        else:
+            outcome = record_attempt(session, payload.delivery_id, attempt, "run")
+        report.payloads.append(
+            PayloadOutcome(
+                payload.delivery_id,
+                payload.attempts + 1,
+                outcome,
+                attempt.http_status,
+                attempt.duration_ms,
+                payload.record_count,
+                payload.first_seq,
+                payload.last_seq,
+                attempt.error,
             )
-            if accepted is not None:
-                return "delivered", accepted
-        return record_attempt(session, payload.delivery_id, attempt, "run"), None
+        )
+        if outcome == "delivered":
+            self.sent += payload.record_count
+            report.records_delivered += payload.record_count
+        return outcome
 
 
 def run_subscription(
@@ -234,36 +262,38 @@ def run_subscription(
 def _send_payloads(
     sessions: Sessions, run: _Run, sender: Sender, stop: threading.Event | None, report: RunReport
 ) -> None:
-    """POST payload after payload. The transaction that records an answer also prepares the next payload:
-    one commit per payload, and still none open during a POST."""
+    """POST payload after payload, each once the one before is accepted. While one is on the wire, the
+    previous answer is recorded and the next payload is built and stored, in one transaction (a crash then
+    finds it and sends it, same id); once the receiver accepts one, the next leaves at once. No
+    transaction is open during a POST; the receiver sees payloads strictly in order."""
+
+    def stopping() -> bool:
+        return stop is not None and stop.is_set()
+
     with unit_of_work(sessions) as session:
         job = run.prepare(session)
-    while isinstance(job, _Job):
-        payload = job.payload
-        attempt = sender.post(job.url, job.headers, payload.body)
+    if isinstance(job, str):
+        report.stopped_because = job
+        return
+    flight = sender.submit(job.url, job.headers, job.payload.body)
+    accepted: tuple[Payload, Attempt] | None = None  # the previous payload: a 2xx not recorded yet
+    while True:
         with unit_of_work(sessions) as session:
-            outcome, settings = run.settle(session, payload, attempt)
-            report.payloads.append(
-                PayloadOutcome(
-                    payload.delivery_id,
-                    payload.attempts + 1,
-                    outcome,
-                    attempt.http_status,
-                    attempt.duration_ms,
-                    payload.record_count,
-                    payload.first_seq,
-                    payload.last_seq,
-                    attempt.error,
-                )
-            )
-            if outcome != "delivered":
-                job = "dead_letter" if outcome == "dead" else "failure"
-            else:
-                run.sent += payload.record_count
-                report.records_delivered += payload.record_count
-                stopping = stop is not None and stop.is_set()
-                job = "shutdown" if stopping else run.prepare(session, settings)
-    report.stopped_because = job
+            if accepted is not None:
+                run.settle(session, *accepted, report)
+            following = "shutdown" if stopping() else run.prepare(session, after=job.payload)
+        attempt = flight.result()
+        if attempt.delivered and isinstance(following, _Job) and not stopping():
+            flight = sender.submit(following.url, following.headers, following.payload.body)
+            accepted, job = (job.payload, attempt), following
+            continue
+        with unit_of_work(sessions) as session:  # the run ends with this answer
+            outcome = run.settle(session, job.payload, attempt, report)
+        if outcome != "delivered":
+            report.stopped_because = "dead_letter" if outcome == "dead" else "failure"
+        else:
+            report.stopped_because = following if isinstance(following, str) else "shutdown"
+        return
 
 
 def replay_delivery(
@@ -288,9 +318,8 @@ def replay_delivery(
             auth = load_auth(sub.auth, secret_box(settings.secrets_key))
         except SecretUnavailable as exc:
             raise Conflict(f"Cannot replay: {exc}.", field="deliveryId", code="secret_unavailable") from None
-        stored = session.get(StreamPayload, delivery_id)
-        assert stored is not None
-        body = stored.body.encode()
+        body = stored_body(session.connection(), delivery_id)
+        assert body is not None
         headers = request_headers(auth, delivery.id, body)
         url, attempt_number = sub.url, delivery.attempts + 1
         counts = (delivery.record_count, delivery.first_seq, delivery.last_seq)

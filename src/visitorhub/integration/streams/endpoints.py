@@ -20,6 +20,7 @@ from visitorhub.core.schemas import DataEnvelope, ListEnvelope, metadata
 from visitorhub.errors import NotFound
 from visitorhub.integration.streams import delivery as runs
 from visitorhub.integration.streams import service
+from visitorhub.integration.streams.payloads import stored_body
 from visitorhub.integration.streams.schemas import (
     DeliveryDetail,
     DeliveryRead,
@@ -31,7 +32,7 @@ from visitorhub.integration.streams.schemas import (
     SubscriptionUpdate,
 )
 from visitorhub.integration.streams.sender import Sender
-from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload
+from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt
 
 router = APIRouter(
     prefix="/integration",
@@ -221,8 +222,7 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
         }
         for a in attempts
     ]
-    payload = session.get(StreamPayload, delivery_id)
-    data["records"] = orjson.loads(payload.body) if payload is not None else []
+    data["records"] = orjson.loads(stored_body(session.connection(), delivery_id) or b"[]")
     return JSONResponse({"data": data})
 
 

@@ -1,6 +1,9 @@
 """Payloads: the change log after a cursor as a JSON array of records, stored before it is sent, and the
 attempts that settle it (delivered, failed, dead-lettered).
 
+A payload is stored as its seq range: its records are rebuilt from the (immutable) change log whenever it
+is sent again, the same bytes. Only a template-shaped body is kept as sent, since its template may change.
+
 The hot path (one payload after another) speaks Core on the session's connection, with statements built
 once: a handful of small statements per payload, without the ORM's per-object bookkeeping.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -89,6 +92,8 @@ def _prebuilt_statements() -> dict[str, Any]:
             .limit(bindparam("size"))
         )
 
+    since = bindparam("since", type_=c.occurred_at.type)
+
     run_columns = (s.entity, s.url, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload)
     renewed_lease = case(
         (s.lease_owner == bindparam("owner"), bindparam("until", type_=s.lease_expires_at.type)),
@@ -98,11 +103,24 @@ def _prebuilt_statements() -> dict[str, Any]:
         # Without a template the JSON text is copied as is; a template needs the parsed value.
         "changes_raw": changes(cast(c.data, Text)),
         "changes_shaped": changes(c.data),
+        # A stored payload's records again, from its seq range (the change log never changes).
+        "changes_range": select(c.seq, c.operation, c.entity_id, c.occurred_at, cast(c.data, Text))
+        .where(c.entity == bindparam("entity"), c.seq >= bindparam("first"), c.seq <= bindparam("last"))
+        .where(c.occurred_at >= since)
+        .order_by(c.seq),
+        "stored": select(d.record_count, d.first_seq, d.last_seq, d.since, s.entity, b.body)
+        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
+        .outerjoin(PAYLOADS, b.delivery_id == d.id)
+        .where(d.id == bindparam("delivery_id")),
         "new_delivery": insert(DELIVERIES),
         "new_payload": insert(PAYLOADS),
-        "pending": select(d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, b.body)
-        .join_from(DELIVERIES, PAYLOADS, b.delivery_id == d.id)
+        "pending": select(
+            d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, d.since, s.entity, b.body
+        )
+        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
+        .outerjoin(PAYLOADS, b.delivery_id == d.id)
         .where(d.subscription_id == bindparam("subscription_id"), d.status == PENDING)
+        .where(d.first_seq > bindparam("after"))
         .order_by(d.first_seq)
         .limit(1),
         # Renews the lease when this run still holds it, and reads what the next payload needs.
@@ -132,9 +150,7 @@ def _prebuilt_statements() -> dict[str, Any]:
                 (s.cursor_seq < bindparam("cursor", type_=BigInteger), bindparam("cursor", type_=BigInteger)),
                 else_=s.cursor_seq,
             ),
-            lease_expires_at=renewed_lease,
-        )
-        .returning(s.lease_owner, *run_columns),
+        ),
         "read": select(
             d.subscription_id,
             d.status,
@@ -227,12 +243,9 @@ def renew_lease(conn: Connection, subscription_id: int, owner: str, until: datet
     return _held(conn.execute(STATEMENTS["renew"], params).one_or_none(), owner)
 
 
-def record_accepted(
-    conn: Connection, subscription_id: int, payload: Payload, attempt: Attempt, owner: str, until: datetime
-) -> RunSettings | str | None:
-    """The common case of record_attempt, in three statements: this run's pending payload was accepted.
-    Moves the cursor and renews the lease; None when the payload was not pending any more (the caller
-    then records the attempt the general way)."""
+def record_accepted(conn: Connection, subscription_id: int, payload: Payload, attempt: Attempt) -> bool:
+    """The common case of record_attempt, in three statements: this run's pending payload was accepted
+    (the cursor moves past it). False when it was not pending any more: record it the general way."""
     now = utcnow()
     number = payload.attempts + 1
     details = {
@@ -242,7 +255,7 @@ def record_accepted(
     }
     params = {"delivery_id": payload.delivery_id, "attempts": number, "now": now, **details}
     if conn.execute(STATEMENTS["delivered"], params).rowcount != 1:
-        return None
+        return False
     conn.execute(
         STATEMENTS["attempt"],
         {
@@ -255,22 +268,45 @@ def record_accepted(
             **details,
         },
     )
-    params = {
-        "subscription_id": subscription_id,
-        "records": payload.record_count,
-        "cursor": payload.last_seq,
-        "owner": owner,
-        "until": until,
-    }
-    return _held(conn.execute(STATEMENTS["accepted"], params).one_or_none(), owner)
+    params = {"subscription_id": subscription_id, "records": payload.record_count, "cursor": payload.last_seq}
+    conn.execute(STATEMENTS["accepted"], params)
+    return True
 
 
-def pending_payload(conn: Connection, subscription_id: int) -> Payload | None:
-    """The payload built and not yet accepted: a subscription has at most one, and sends it first."""
-    row = conn.execute(STATEMENTS["pending"], {"subscription_id": subscription_id}).one_or_none()
+def pending_payload(conn: Connection, subscription_id: int, after_seq: int) -> Payload | None:
+    """The oldest payload built after `after_seq` and not yet accepted. Pending payloads cover
+    consecutive seq ranges after the cursor, and are sent oldest first."""
+    params = {"subscription_id": subscription_id, "after": after_seq}
+    row = conn.execute(STATEMENTS["pending"], params).one_or_none()
     if row is None:
         return None
-    return Payload(row.id, row.attempts, row.record_count, row.first_seq, row.last_seq, row.body.encode())
+    return Payload(row.id, row.attempts, row.record_count, row.first_seq, row.last_seq, _body(conn, row))
+
+
+def stored_body(conn: Connection, delivery_id: str) -> bytes | None:
+    """A stored delivery's body, exactly as it is sent (None: no such delivery)."""
+    row = conn.execute(STATEMENTS["stored"], {"delivery_id": delivery_id}).one_or_none()
+    return None if row is None else _body(conn, row)
+
+
+def _body(conn: Connection, row: Any) -> bytes:
+    """A body kept as sent (template-shaped), or rebuilt from the change log: its records are the changes
+    of the payload's seq range, which never change, framed the same way, so the bytes are the same."""
+    if row.body is not None:
+        return row.body.encode()  # type: ignore[no-any-return]
+    params = {
+        "entity": row.entity,
+        "first": row.first_seq,
+        "last": row.last_seq,
+        "since": row.since or _EPOCH,
+    }
+    rows = conn.execute(STATEMENTS["changes_range"], params).all()
+    if len(rows) != row.record_count:
+        raise RuntimeError(
+            f"the change log no longer holds the {row.record_count} records of seq {row.first_seq}.."
+            f"{row.last_seq} ({len(rows)} found)"
+        )
+    return _frame(rows, row.entity, None)
 
 
 @dataclass(frozen=True)
@@ -281,6 +317,8 @@ class Batch:
     first_seq: int
     last_seq: int
     body: bytes
+    since: datetime | None  # the start date the records were read with
+    shaped: bool = False  # by a template: the body is kept (the template may change), not rebuilt
 
 
 def read_batch(
@@ -300,6 +338,12 @@ def read_batch(
     rows = conn.execute(statement, params).all()
     if not rows:
         return None
+    body = _frame(rows, entity, shape)
+    return Batch(len(rows), rows[0].seq, rows[-1].seq, body, start_date, shaped=shape is not None)
+
+
+def _frame(rows: Sequence[Any], entity: str, shape: Shaper | None) -> bytes:
+    """Change-log rows (seq, operation, entity id, when, data) as the JSON array a receiver gets."""
     id_json = _id_json(entity)
     entity_json = orjson.dumps(entity)
     records = []
@@ -314,8 +358,7 @@ def read_batch(
             b'{"seq":%d,"operation":"%s","entity":%s,"entityId":%s,"occurredAt":"%s","data":%s}'
             % (seq, operation.encode(), entity_json, id_json(entity_id), _iso(occurred_at).encode(), value)
         )
-    body = b"[" + b",".join(records) + b"]"
-    return Batch(len(records), rows[0].seq, rows[-1].seq, body)
+    return b"[" + b",".join(records) + b"]"
 
 
 def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Payload:
@@ -333,10 +376,14 @@ def store_payload(conn: Connection, subscription_id: int, batch: Batch) -> Paylo
             "record_count": payload.record_count,
             "first_seq": payload.first_seq,
             "last_seq": payload.last_seq,
+            "since": batch.since,
             "creation_date": utcnow(),
         },
     )
-    conn.execute(STATEMENTS["new_payload"], {"delivery_id": payload.delivery_id, "body": batch.body.decode()})
+    if batch.shaped:
+        conn.execute(
+            STATEMENTS["new_payload"], {"delivery_id": payload.delivery_id, "body": batch.body.decode()}
+        )
     return payload
 
 

@@ -72,7 +72,7 @@ class SubscriptionRead(BaseModel):
     template: str | None
     cursor: int = Field(description="The last change-log seq accepted by the receiver (or dead-lettered)")
     lag: int = Field(description="Changes of this stream after the cursor, in seq: 0 = up to date")
-    pendingDeliveryId: str | None = Field(description="The payload waiting to be accepted, if any")
+    pendingDeliveryId: str | None = Field(description="The oldest payload waiting to be accepted, if any")
     lastRunAt: datetime | None
     nextRunAt: datetime | None
     creationDate: datetime

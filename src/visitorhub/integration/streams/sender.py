@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -25,14 +26,20 @@ class Attempt:
 
 
 class Sender:
-    """POSTs payloads over one pooled client; one per thread that sends."""
+    """POSTs payloads over one pooled client, now (`post`) or on its own thread (`submit`), so that a run
+    can store the next payload while the current one is on the wire."""
 
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.streams_timeout_seconds
         self.allow_private = settings.allow_private_targets
         self.client = make_client(self.timeout)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visitorhub-sender")
+
+    def submit(self, url: str, headers: dict[str, str], body: bytes) -> Future[Attempt]:
+        return self._pool.submit(self.post, url, headers, body)
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
         self.client.close()
 
     def __enter__(self) -> Sender:

@@ -178,14 +178,12 @@ def list_subscriptions(
     return list(session.scalars(stmt))
 
 
-def open_delivery(session: Session, sub: StreamSubscription) -> StreamDelivery | None:
-    """The payload built and not yet accepted: a subscription has at most one, and sends it first."""
-    return session.scalar(
-        select(StreamDelivery)
-        .where(StreamDelivery.subscription_id == sub.id, StreamDelivery.status == PENDING)
-        .order_by(StreamDelivery.first_seq)
-        .limit(1)
+def pending_deliveries(session: Session, sub: StreamSubscription) -> list[StreamDelivery]:
+    """The payloads built and not yet accepted, oldest first: the next runs send them in this order."""
+    stmt = select(StreamDelivery).where(
+        StreamDelivery.subscription_id == sub.id, StreamDelivery.status == PENDING
     )
+    return list(session.scalars(stmt.order_by(StreamDelivery.first_seq)))
 
 
 def update_subscription(
@@ -213,11 +211,10 @@ def update_subscription(
         sub.auth, secret = _prepare_auth(body.auth, settings)
         del changes["auth"]
     if "start_date" in changes:
-        # A new start date re-places the cursor (a re-sync, or a jump forward); the payload waiting to be
-        # accepted belongs to the old position, so it is abandoned (dead-lettered, and replayable).
+        # A new start date re-places the cursor (a re-sync, or a jump forward); the payloads waiting to be
+        # accepted belong to the old position, so they are abandoned (dead-lettered, and replayable).
         start_date = _utc(changes.pop("start_date"))
-        pending = open_delivery(session, sub)
-        if pending is not None:
+        for pending in pending_deliveries(session, sub):
             pending.status = DEAD
             pending.dead_at = utcnow()
             pending.error = "abandoned: the subscription's startDate changed"
@@ -245,7 +242,7 @@ def lag(session: Session, sub: StreamSubscription) -> int:
 
 
 def represent(session: Session, sub: StreamSubscription) -> dict[str, Any]:
-    pending = open_delivery(session, sub)
+    pending = next(iter(pending_deliveries(session, sub)), None)
     return {
         "subscriptionId": sub.id,
         "name": sub.name,

@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("record_count", sa.Integer(), nullable=False),
         sa.Column("first_seq", sa.BigInteger(), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("since", visitorhub.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("http_status", sa.Integer(), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(length=500), nullable=True),
