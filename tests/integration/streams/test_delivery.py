@@ -4,6 +4,7 @@ ordering, dead letters and replay, backfill, auth headers and signatures, SSRF r
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,7 +62,9 @@ class TestBatching:
             assert record["entityId"] == visitor["visitorId"]
         assert records[0]["data"]["firstName"] == "Ann"
         assert records[1]["data"] == current  # the API representation
-        assert records[0]["occurredAt"].endswith("Z")
+        for record, change in zip(records, log, strict=True):  # the change's instant, to the microsecond, UTC
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["occurredAt"])
+            assert datetime.fromisoformat(record["occurredAt"]) == datetime.fromisoformat(change["occurredAt"])
 
     def test_a_delete_carries_the_last_known_representation(
         self, client: TestClient, receiver: Receiver

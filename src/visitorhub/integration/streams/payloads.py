@@ -23,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Integer,
+    String,
     Table,
     Text,
     bindparam,
@@ -32,7 +33,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 
 from visitorhub.core.db import utcnow
 from visitorhub.domains import all_resources
@@ -67,8 +70,24 @@ def cast_table(model: type[Any]) -> Table:
     return table
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+class utc_iso(FunctionElement[str]):
+    """A UTC timestamp column as ISO 8601 text with microseconds ("2026-12-01T10:15:02.123456Z"), made
+    by the database: reading a payload's 50 timestamps then costs no parsing and formatting in Python."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_iso, "sqlite")
+def _utc_iso_sqlite(element: utc_iso, compiler: Any, **kw: Any) -> str:
+    # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC (SQLAlchemy's SQLite DATETIME format).
+    return f"(replace({compiler.process(element.clauses, **kw)}, ' ', 'T') || 'Z')"
+
+
+@compiles(utc_iso, "postgresql")
+def _utc_iso_postgresql(element: utc_iso, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 SUBSCRIPTIONS = cast_table(StreamSubscription)
@@ -85,7 +104,7 @@ def _prebuilt_statements() -> dict[str, Any]:
 
     def changes(data: Any) -> Any:
         return (
-            select(c.seq, c.operation, c.entity_id, c.occurred_at, data)
+            select(c.seq, c.operation, c.entity_id, utc_iso(c.occurred_at), data)
             .where(c.entity == bindparam("entity"), c.seq > bindparam("after"))
             .where(c.occurred_at >= bindparam("since", type_=c.occurred_at.type))
             .order_by(c.seq)
@@ -104,7 +123,7 @@ def _prebuilt_statements() -> dict[str, Any]:
         "changes_raw": changes(cast(c.data, Text)),
         "changes_shaped": changes(c.data),
         # A stored payload's records again, from its seq range (the change log never changes).
-        "changes_range": select(c.seq, c.operation, c.entity_id, c.occurred_at, cast(c.data, Text))
+        "changes_range": select(c.seq, c.operation, c.entity_id, utc_iso(c.occurred_at), cast(c.data, Text))
         .where(c.entity == bindparam("entity"), c.seq >= bindparam("first"), c.seq <= bindparam("last"))
         .where(c.occurred_at >= since)
         .order_by(c.seq),
@@ -356,7 +375,7 @@ def _frame(rows: Sequence[Any], entity: str, shape: Shaper | None) -> bytes:
             value = value.encode()
         records.append(
             b'{"seq":%d,"operation":"%s","entity":%s,"entityId":%s,"occurredAt":"%s","data":%s}'
-            % (seq, operation.encode(), entity_json, id_json(entity_id), _iso(occurred_at).encode(), value)
+            % (seq, operation.encode(), entity_json, id_json(entity_id), occurred_at.encode(), value)
         )
     return b"[" + b",".join(records) + b"]"
 
