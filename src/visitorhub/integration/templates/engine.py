@@ -694,7 +694,7 @@ class _CollectionThreshold:
                     self._saved = None
 
 
-_batch_collections = _CollectionThreshold(50_000)
+_batch_collections = _CollectionThreshold(10_000)
 
 
 # Export -------------------------------------------------------------------------------------------------
