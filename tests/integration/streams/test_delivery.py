@@ -64,7 +64,9 @@ class TestBatching:
         assert records[1]["data"] == current  # the API representation
         for record, change in zip(records, log, strict=True):  # the change's instant, to the microsecond, UTC
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["occurredAt"])
-            assert datetime.fromisoformat(record["occurredAt"]) == datetime.fromisoformat(change["occurredAt"])
+            assert datetime.fromisoformat(record["occurredAt"]) == datetime.fromisoformat(
+                change["occurredAt"]
+            )
 
     def test_a_delete_carries_the_last_known_representation(
         self, client: TestClient, receiver: Receiver
