@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from visitorhub.integration.templates.engine import compile_template
+from visitorhub.integration.templates.engine import compile_template, export_fields
 from visitorhub.integration.templates.service import resolve
 
 
@@ -21,15 +21,7 @@ def template_shaper(session: Session, name: str, entity: str) -> Callable[[dict[
 
     def shape(representation: dict[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {}
-        for f in plan.fields:
-            value = representation.get(f.api_field)
-            if f.pipeline is not None:
-                value = f.pipeline(value, representation, export=True)
-            *parents, leaf = f.source.split(".")
-            node = row
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value
+        export_fields(plan, representation, row)
         return row
 
     return shape

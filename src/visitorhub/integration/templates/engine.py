@@ -724,6 +724,16 @@ def _set_path(out: dict[str, Any], path: str, value: Any) -> None:
     current[parts[-1]] = value
 
 
+def export_fields(plan: _EntityPlan, representation: dict[str, Any] | None, row: dict[str, Any]) -> None:
+    """Write one entity's mapped fields into an outside row: each outside name (dotted paths nest) gets
+    the API field through the export transforms; no representation (a missing child) gives nulls."""
+    for f in plan.fields:
+        value = representation.get(f.api_field) if representation else None
+        if f.pipeline is not None and representation is not None:
+            value = f.pipeline(value, representation, export=True)
+        _set_path(row, f.source, value)
+
+
 def _changed_since(session: Session, plans: list[_EntityPlan], since: datetime) -> CompoundSelect[Any]:
     """The ids of the root records whose row changed after `since`: the root or one of its children was
     created or updated after it (update dates), or one of its children was deleted after it (a deleted
@@ -815,11 +825,7 @@ def export_page(
         for combo in combos:
             row: dict[str, Any] = {}
             for plan, rep in zip(plans, (root_rep, *combo), strict=True):
-                for f in plan.fields:
-                    value = rep.get(f.api_field) if rep else None
-                    if f.pipeline is not None and rep is not None:
-                        value = f.pipeline(value, rep, export=True)
-                    _set_path(row, f.source, value)
+                export_fields(plan, rep, row)
             rows.append(row)
     next_cursor = encode_cursor(ids[-1]) if len(roots) == limit and ids else None
     return rows, next_cursor
