@@ -169,6 +169,8 @@ class TestRetries:
         detail = client.get(f"/integration/deliveries/{pending['deliveryId']}").json()["data"]
         assert [a["httpStatus"] for a in detail["attemptLog"]] == [500]
         assert detail["records"] == receiver.requests[1].json
+        assert detail["id"] == pending["id"] == pending["deliveryId"]
+        assert receiver.requests[1].headers["webhook-id"] == pending["id"]
         assert (
             client.get(f"/integration/subscriptions/{sub['subscriptionId']}").json()["data"][
                 "pendingDeliveryId"

@@ -45,6 +45,7 @@ class TestCreate:
         assert data["auth"] == {"type": "none"}
         assert data["pendingDeliveryId"] is None
         assert isinstance(data["subscriptionId"], int)
+        assert data["id"] == data["subscriptionId"]
 
     def test_starts_from_now_without_a_start_date(self, client: TestClient) -> None:
         create_visitor(client)

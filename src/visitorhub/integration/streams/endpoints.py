@@ -156,6 +156,7 @@ def run_subscription(request: Request, session: DbSession, subscription_id: Subs
 def _delivery(row: StreamDelivery) -> dict[str, Any]:
     return DeliveryRead(
         deliveryId=row.id,
+        id=row.id,
         subscriptionId=row.subscription_id,
         status=row.status,
         attemptCount=row.attempts,

@@ -59,6 +59,7 @@ class SubscriptionUpdate(ApiModel):
 
 class SubscriptionRead(BaseModel):
     subscriptionId: int
+    id: int = Field(description="The same as subscriptionId, under the name webhook services use")
     name: str
     stream: str
     url: str
@@ -98,6 +99,7 @@ class AttemptRead(BaseModel):
 
 class DeliveryRead(BaseModel):
     deliveryId: str = Field(description="Sent as the webhook-id header, the same at every attempt")
+    id: str = Field(description="The same as deliveryId, under the name webhook services use")
     subscriptionId: int
     status: str = Field(description="pending (not accepted yet), delivered, or dead (dead-lettered)")
     attemptCount: int = Field(description="Attempts so far, replays included")

@@ -245,6 +245,7 @@ def represent(session: Session, sub: StreamSubscription) -> dict[str, Any]:
     pending = next(iter(pending_deliveries(session, sub)), None)
     return {
         "subscriptionId": sub.id,
+        "id": sub.id,
         "name": sub.name,
         "stream": sub.stream,
         "url": sub.url,
