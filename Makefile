@@ -1,4 +1,4 @@
-.PHONY: help install run test test-pg lint bench
+.PHONY: help install run test test-pg lint bench bench-import bench-streams
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,3 +21,9 @@ lint: ## ruff and mypy
 
 bench: ## the API benchmark (1,000,000 visitors in SQLite)
 	python bench/api_visitors.py
+
+bench-import: ## the template import benchmark (1,000,000 rows from CSV into SQLite vs executemany)
+	python bench/import.py
+
+bench-streams: ## the streams benchmark (100,000 changes to a local receiver vs the receiver alone)
+	python bench/streams.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark of a template import (CSV -> Visitor + Vehicle) into SQLite, against a plain executemany baseline.
 
-    python bench/import_templates.py [--rows 1000000] [--chunk-size 500] [--keep]
+    python bench/import.py [--rows 1000000] [--chunk-size 500] [--keep]
 
 1. writes a seeded CSV of N rows (one visitor and its vehicle per row) to bench/results/;
 2. import: runs `visitorhub.integration.templates.engine.run_import` with a template defined below on a
@@ -14,7 +14,7 @@
 
 Each phase runs in its own child process: its wall time excludes interpreter start-up and imports, and its
 peak memory is the child's own maximum RSS (os.wait4), so phases do not pollute each other. Prints a table
-(also bench/results/import_templates.json) and whether the issue's targets are met: import time <= 4x the
+(also bench/results/import.json) and whether the issue's targets are met: import time <= 4x the
 baseline's, re-run >= 2x faster than the import, peak memory < 300 MB.
 """
 
@@ -40,7 +40,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-JSON_PATH = RESULTS_DIR / "import_templates.json"
+JSON_PATH = RESULTS_DIR / "import.json"
 
 BASELINE_BATCH = 10_000  # rows per executemany (and per transaction) in the baseline
 ACTOR = "bench-import"  # WriteContext.actor of the import: becomes visitor.origin
@@ -336,7 +336,7 @@ def phase_baseline(db: Path, csv_path: Path, rows: int) -> dict[str, Any]:
 
 def run_child(phase: str, db: Path, csv_path: Path, rows: int, chunk_size: int) -> dict[str, Any]:
     """Run one phase in a child process; its result plus the child's own peak RSS (from os.wait4)."""
-    out_path = RESULTS_DIR / f"import_templates.{phase}.out"
+    out_path = RESULTS_DIR / f"import.{phase}.out"
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
