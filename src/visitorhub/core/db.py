@@ -28,6 +28,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken as UTC already (SQLite stores no offset)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """How the API writes an instant: ISO 8601 in UTC with a Z ("2026-12-01T10:15:02.123456Z")."""
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both backends (SQLite stores no offset)."""
 
@@ -37,15 +47,11 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        value = as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value) if value is not None else None
 
 
 class Base(DeclarativeBase):
@@ -94,25 +100,14 @@ def json_dumps(value: Any) -> str:
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
+    json_codec = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         engine = create_engine(
-            url,
-            echo=echo,
-            json_serializer=json_dumps,
-            json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **json_codec
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url,
-        echo=echo,
-        json_serializer=json_dumps,
-        json_deserializer=orjson.loads,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
-    )
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_codec)
 
 
 def make_session_factory(bind: Any, readonly: bool = False) -> sessionmaker[Session]:

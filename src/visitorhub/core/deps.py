@@ -1,4 +1,4 @@
-"""Request dependencies: the request's unit of work, and who is writing."""
+"""Request dependencies: the request's unit of work, who is writing, and the app's settings and sessions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from visitorhub.config import Settings
 from visitorhub.core.db import unit_of_work
 from visitorhub.core.service import WriteContext
 
@@ -34,3 +35,20 @@ def _write_context(request: Request) -> WriteContext:
 
 
 WriteCtx = Annotated[WriteContext, Depends(_write_context)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+
+def _sessions(request: Request) -> sessionmaker[Session]:
+    """For work that commits in steps of its own (a stream run), outside the request's transaction."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+AppSessions = Annotated[sessionmaker[Session], Depends(_sessions)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
@@ -15,7 +15,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.db import Base, utcnow
+from visitorhub.core.db import Base, as_utc, utcnow
 from visitorhub.core.schemas import ApiModel
 from visitorhub.errors import InvalidInput
 
@@ -39,10 +39,7 @@ class WriteContext:
 def same_value(old: Any, new: Any) -> bool:
     """Equality that treats naive and aware UTC datetimes (SQLite round-trips) as the same instant."""
     if isinstance(old, datetime) and isinstance(new, datetime):
-        if old.tzinfo is None:
-            old = old.replace(tzinfo=UTC)
-        if new.tzinfo is None:
-            new = new.replace(tzinfo=UTC)
+        old, new = as_utc(old), as_utc(new)
     return bool(old == new)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from visitorhub import __version__
 from visitorhub.core import auth, changelog
+from visitorhub.core.db import iso_utc
 from visitorhub.core.deps import DbSession
 from visitorhub.core.listing import MAX_LIMIT, page_links
 from visitorhub.core.resource import entity_names
@@ -78,7 +79,7 @@ def read_changes(
             "entity": r.entity,
             "entityId": r.entity_id,
             "operation": r.operation,
-            "occurredAt": r.occurred_at.isoformat().replace("+00:00", "Z"),
+            "occurredAt": iso_utc(r.occurred_at),
         }
         for r in rows
     ]

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visitorhub.core import auth
-from visitorhub.core.deps import DbSession
+from visitorhub.core.deps import AppSettings, DbSession
 from visitorhub.integration.streams.service import lag as stream_lag
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
@@ -69,9 +69,10 @@ class StreamCollector(Collector):
 def _metrics_auth(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)],
 ) -> None:
-    if not request.app.state.settings.metrics_public:
+    if not settings.metrics_public:
         auth.require("read")(request, session, credentials)
 
 

@@ -42,8 +42,8 @@ from visitorhub.integration.streams.payloads import (
     stored_body,
 )
 from visitorhub.integration.streams.sender import Attempt, Sender
-from visitorhub.integration.streams.service import PENDING, lag
-from visitorhub.models.stream import StreamDelivery, StreamSubscription
+from visitorhub.integration.streams.service import PENDING, get_delivery, lag
+from visitorhub.models.stream import StreamSubscription
 
 log = logging.getLogger("visitorhub.streams")
 
@@ -302,9 +302,7 @@ def replay_delivery(
     """Send a past or dead-lettered payload again now: same body, same id. A pending one is sent by the
     runs, in order, so it cannot be replayed out of turn."""
     with unit_of_work(sessions) as session:
-        delivery = session.get(StreamDelivery, delivery_id)
-        if delivery is None:
-            raise NotFound(f"Delivery {delivery_id} does not exist.", field="deliveryId")
+        delivery = get_delivery(session, delivery_id)
         if delivery.status == PENDING:
             raise Conflict(
                 f"Delivery {delivery_id} is still pending: the subscription's next run sends it "

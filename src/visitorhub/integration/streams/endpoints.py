@@ -11,17 +11,16 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.config import Settings
 from visitorhub.core import auth
-from visitorhub.core.deps import DbSession
+from visitorhub.core.deps import AppSessions, AppSettings, DbSession
 from visitorhub.core.listing import OffsetQuery, page_response
 from visitorhub.core.router import ERROR_RESPONSES
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope, metadata
-from visitorhub.errors import NotFound
 from visitorhub.integration.streams import delivery as runs
 from visitorhub.integration.streams import service
 from visitorhub.integration.streams.payloads import stored_body
 from visitorhub.integration.streams.schemas import (
+    AttemptRead,
     DeliveryDetail,
     DeliveryRead,
     PayloadOutcome,
@@ -46,11 +45,6 @@ DeliveryId = Annotated[str, Path(alias="deliveryId", max_length=40, description=
 
 class DeliveryQuery(OffsetQuery):
     status: Literal["pending", "delivered", "dead"] | None = Field(None, description="Only this status")
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _release(session: Session) -> None:
@@ -78,8 +72,8 @@ def list_streams(request: Request) -> JSONResponse:
     "run, at most `maxPerPayload` per POSTed JSON array. Without `startDate` it starts with the changes "
     "made from now on. An HMAC secret left out is generated and shown here once.",
 )
-def create_subscription(request: Request, session: DbSession, body: SubscriptionCreate) -> JSONResponse:
-    sub, secret = service.create_subscription(session, body, _settings(request))
+def create_subscription(session: DbSession, settings: AppSettings, body: SubscriptionCreate) -> JSONResponse:
+    sub, secret = service.create_subscription(session, body, settings)
     data = service.represent(session, sub)
     if secret is not None:
         data["secret"] = secret
@@ -116,10 +110,10 @@ def get_subscription(session: DbSession, subscription_id: SubscriptionId) -> JSO
     "any, is dead-lettered and stays replayable); `auth` replaces the whole auth setting.",
 )
 def update_subscription(
-    request: Request, session: DbSession, subscription_id: SubscriptionId, body: SubscriptionUpdate
+    session: DbSession, settings: AppSettings, subscription_id: SubscriptionId, body: SubscriptionUpdate
 ) -> JSONResponse:
     sub = service.get_subscription(session, subscription_id)
-    secret = service.update_subscription(session, sub, body, _settings(request))
+    secret = service.update_subscription(session, sub, body, settings)
     data = service.represent(session, sub)
     if secret is not None:
         data["secret"] = secret
@@ -144,12 +138,13 @@ def delete_subscription(session: DbSession, subscription_id: SubscriptionId) -> 
     description="One run, as the worker would make it (the schedule is unchanged), and its report. "
     "`outcome` busy: another run holds the subscription.",
 )
-def run_subscription(request: Request, session: DbSession, subscription_id: SubscriptionId) -> JSONResponse:
+def run_subscription(
+    session: DbSession, settings: AppSettings, sessions: AppSessions, subscription_id: SubscriptionId
+) -> JSONResponse:
     service.get_subscription(session, subscription_id)
     _release(session)
-    settings = _settings(request)
     with Sender(settings) as sender:
-        report = runs.run_subscription(request.app.state.sessions, subscription_id, settings, sender)
+        report = runs.run_subscription(sessions, subscription_id, settings, sender)
     return JSONResponse({"data": report.as_dict()})
 
 
@@ -201,9 +196,7 @@ def list_deliveries(
     response_model=DataEnvelope[DeliveryDetail],
 )
 def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
-    row = session.get(StreamDelivery, delivery_id)
-    if row is None:
-        raise NotFound(f"Delivery {delivery_id} does not exist.", field="deliveryId")
+    row = service.get_delivery(session, delivery_id)
     attempts = session.scalars(
         select(StreamDeliveryAttempt)
         .where(StreamDeliveryAttempt.delivery_id == delivery_id)
@@ -211,16 +204,16 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
     )
     data = _delivery(row)
     data["attemptLog"] = [
-        {
-            "number": a.number,
-            "trigger": a.trigger,
-            "outcome": a.outcome,
-            "httpStatus": a.http_status,
-            "durationMs": a.duration_ms,
-            "error": a.error,
-            "responseExcerpt": a.response_excerpt,
-            "attemptedAt": a.attempted_at.isoformat().replace("+00:00", "Z"),
-        }
+        AttemptRead(
+            number=a.number,
+            trigger=a.trigger,
+            outcome=a.outcome,
+            httpStatus=a.http_status,
+            durationMs=a.duration_ms,
+            error=a.error,
+            responseExcerpt=a.response_excerpt,
+            attemptedAt=a.attempted_at,
+        ).model_dump(mode="json")
         for a in attempts
     ]
     data["records"] = orjson.loads(stored_body(session.connection(), delivery_id) or b"[]")
@@ -235,9 +228,10 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
     "`webhook-id`. A dead-lettered payload the receiver accepts becomes delivered. A pending one is a 409: "
     "runs send it, in order.",
 )
-def replay_delivery(request: Request, session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
+def replay_delivery(
+    session: DbSession, settings: AppSettings, sessions: AppSessions, delivery_id: DeliveryId
+) -> JSONResponse:
     _release(session)
-    settings = _settings(request)
     with Sender(settings) as sender:
-        outcome = runs.replay_delivery(request.app.state.sessions, delivery_id, settings, sender)
+        outcome = runs.replay_delivery(sessions, delivery_id, settings, sender)
     return JSONResponse({"data": outcome.as_dict()})

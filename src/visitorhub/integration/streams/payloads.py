@@ -103,15 +103,23 @@ def _prebuilt_statements() -> dict[str, Any]:
     d, s, c, b = DELIVERIES.c, SUBSCRIPTIONS.c, CHANGES.c, PAYLOADS.c
 
     def changes(data: Any) -> Any:
+        """A stream's change records (seq, operation, entity id, when, data) at or after `since`."""
         return (
             select(c.seq, c.operation, c.entity_id, utc_iso(c.occurred_at), data)
-            .where(c.entity == bindparam("entity"), c.seq > bindparam("after"))
+            .where(c.entity == bindparam("entity"))
             .where(c.occurred_at >= bindparam("since", type_=c.occurred_at.type))
             .order_by(c.seq)
-            .limit(bindparam("size"))
         )
 
-    since = bindparam("since", type_=c.occurred_at.type)
+    def next_changes(data: Any) -> Any:
+        return changes(data).where(c.seq > bindparam("after")).limit(bindparam("size"))
+
+    # A stored payload: what sending it needs (its records are rebuilt unless its body was kept).
+    stored_payload = (
+        select(d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, d.since, s.entity, b.body)
+        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
+        .outerjoin(PAYLOADS, b.delivery_id == d.id)
+    )
 
     run_columns = (s.entity, s.url, s.cursor_seq, s.start_date, s.max_per_run, s.max_per_payload)
     renewed_lease = case(
@@ -120,26 +128,17 @@ def _prebuilt_statements() -> dict[str, Any]:
     )
     return {
         # Without a template the JSON text is copied as is; a template needs the parsed value.
-        "changes_raw": changes(cast(c.data, Text)),
-        "changes_shaped": changes(c.data),
+        "changes_raw": next_changes(cast(c.data, Text)),
+        "changes_shaped": next_changes(c.data),
         # A stored payload's records again, from its seq range (the change log never changes).
-        "changes_range": select(c.seq, c.operation, c.entity_id, utc_iso(c.occurred_at), cast(c.data, Text))
-        .where(c.entity == bindparam("entity"), c.seq >= bindparam("first"), c.seq <= bindparam("last"))
-        .where(c.occurred_at >= since)
-        .order_by(c.seq),
-        "stored": select(d.record_count, d.first_seq, d.last_seq, d.since, s.entity, b.body)
-        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
-        .outerjoin(PAYLOADS, b.delivery_id == d.id)
-        .where(d.id == bindparam("delivery_id")),
+        "changes_range": changes(cast(c.data, Text)).where(
+            c.seq >= bindparam("first"), c.seq <= bindparam("last")
+        ),
+        "stored": stored_payload.where(d.id == bindparam("delivery_id")),
         "new_delivery": insert(DELIVERIES),
         "new_payload": insert(PAYLOADS),
-        "pending": select(
-            d.id, d.attempts, d.record_count, d.first_seq, d.last_seq, d.since, s.entity, b.body
-        )
-        .join_from(DELIVERIES, SUBSCRIPTIONS, d.subscription_id == s.id)
-        .outerjoin(PAYLOADS, b.delivery_id == d.id)
-        .where(d.subscription_id == bindparam("subscription_id"), d.status == PENDING)
-        .where(d.first_seq > bindparam("after"))
+        "pending": stored_payload.where(d.subscription_id == bindparam("subscription_id"))
+        .where(d.status == PENDING, d.first_seq > bindparam("after"))
         .order_by(d.first_seq)
         .limit(1),
         # Renews the lease when this run still holds it, and reads what the next payload needs.
@@ -159,16 +158,6 @@ def _prebuilt_statements() -> dict[str, Any]:
             response_excerpt=bindparam("response_excerpt"),
             last_attempt_at=bindparam("now", type_=d.last_attempt_at.type),
             delivered_at=bindparam("now", type_=d.delivered_at.type),
-        ),
-        "accepted": update(SUBSCRIPTIONS)
-        .where(s.id == bindparam("subscription_id"))
-        .values(
-            attempts_delivered=s.attempts_delivered + 1,
-            records_delivered=s.records_delivered + bindparam("records", type_=Integer),
-            cursor_seq=case(
-                (s.cursor_seq < bindparam("cursor", type_=BigInteger), bindparam("cursor", type_=BigInteger)),
-                else_=s.cursor_seq,
-            ),
         ),
         "read": select(
             d.subscription_id,
@@ -204,8 +193,9 @@ def _prebuilt_statements() -> dict[str, Any]:
             }
         ),
         "attempt": insert(ATTEMPTS),
-        # Counters add what the attempt changed; the cursor only ever moves forward (to `cursor`, if larger).
-        "subscription": update(SUBSCRIPTIONS)
+        # The counters add what an attempt changed; the cursor only ever moves forward (to `cursor`, if
+        # larger).
+        "settled": update(SUBSCRIPTIONS)
         .where(s.id == bindparam("subscription_id"))
         .values(
             attempts_delivered=s.attempts_delivered + bindparam("delivered", type_=Integer),
@@ -287,8 +277,17 @@ def record_accepted(conn: Connection, subscription_id: int, payload: Payload, at
             **details,
         },
     )
-    params = {"subscription_id": subscription_id, "records": payload.record_count, "cursor": payload.last_seq}
-    conn.execute(STATEMENTS["accepted"], params)
+    conn.execute(
+        STATEMENTS["settled"],
+        {
+            "subscription_id": subscription_id,
+            "delivered": 1,
+            "failed": 0,
+            "dead": 0,
+            "records": payload.record_count,
+            "cursor": payload.last_seq,
+        },
+    )
     return True
 
 
@@ -465,7 +464,5 @@ def record_attempt(session: Session, delivery_id: str, attempt: Attempt, trigger
             **details,
         },
     )
-    conn.execute(
-        STATEMENTS["subscription"], {"subscription_id": row.subscription_id, "cursor": cursor, **counts}
-    )
+    conn.execute(STATEMENTS["settled"], {"subscription_id": row.subscription_id, "cursor": cursor, **counts})
     return outcome

@@ -5,14 +5,14 @@ Subscriptions are configuration, not visitor data: they are not written to the c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import as_utc, iso_utc, utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
 from visitorhub.core.secrets import secret_box
 from visitorhub.domains import all_resources
@@ -105,12 +105,6 @@ def cursor_for(session: Session, start_date: datetime | None) -> int:
     return first - 1
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _prepare_auth(auth: Any, settings: Settings) -> tuple[dict[str, Any], str | None]:
     """The stored auth (secrets sealed), and the secret to show once when visitorhub generated it."""
     box = secret_box(settings.secrets_key)
@@ -130,7 +124,7 @@ def create_subscription(
         check_template(session, body.template, entity)
     _check_name_free(session, body.name)
     auth, secret = _prepare_auth(body.auth, settings)
-    start_date = _utc(body.start_date)
+    start_date = as_utc(body.start_date) if body.start_date else None
     now = utcnow()
     sub = StreamSubscription(
         name=body.name,
@@ -160,6 +154,13 @@ def get_subscription(session: Session, subscription_id: int) -> StreamSubscripti
     if sub is None:
         raise NotFound(f"Subscription {subscription_id} does not exist.", field="subscriptionId")
     return sub
+
+
+def get_delivery(session: Session, delivery_id: str) -> StreamDelivery:
+    delivery = session.get(StreamDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"Delivery {delivery_id} does not exist.", field="deliveryId")
+    return delivery
 
 
 def get_by_name(session: Session, name: str) -> StreamSubscription:
@@ -213,7 +214,8 @@ def update_subscription(
     if "start_date" in changes:
         # A new start date re-places the cursor (a re-sync, or a jump forward); the payloads waiting to be
         # accepted belong to the old position, so they are abandoned (dead-lettered, and replayable).
-        start_date = _utc(changes.pop("start_date"))
+        start_date = changes.pop("start_date")
+        start_date = as_utc(start_date) if start_date else None
         for pending in pending_deliveries(session, sub):
             pending.status = DEAD
             pending.dead_at = utcnow()
@@ -254,18 +256,14 @@ def represent(session: Session, sub: StreamSubscription) -> dict[str, Any]:
         "maxPerRun": sub.max_per_run,
         "maxPerPayload": sub.max_per_payload,
         "maxAttempts": sub.max_attempts,
-        "startDate": _iso(sub.start_date),
+        "startDate": iso_utc(sub.start_date),
         "enabled": sub.enabled,
         "template": sub.template,
         "cursor": sub.cursor_seq,
         "lag": lag(session, sub),
         "pendingDeliveryId": pending.id if pending else None,
-        "lastRunAt": _iso(sub.last_run_at),
-        "nextRunAt": _iso(sub.next_run_at) if sub.enabled else None,
-        "creationDate": _iso(sub.creation_date),
-        "updateDate": _iso(sub.update_date),
+        "lastRunAt": iso_utc(sub.last_run_at),
+        "nextRunAt": iso_utc(sub.next_run_at) if sub.enabled else None,
+        "creationDate": iso_utc(sub.creation_date),
+        "updateDate": iso_utc(sub.update_date),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import as_utc, iso_utc, utcnow
 from visitorhub.errors import BadRequest, Conflict, NotFound
 from visitorhub.integration.templates.builtin import builtin_templates
 from visitorhub.integration.templates.entities import validate_template
@@ -50,13 +50,9 @@ class StoredTemplate:
             **self.summary(),
             "format": self.format,
             "source": self.source,
-            "creationDate": _iso(self.creation_date),
-            "updateDate": _iso(self.update_date),
+            "creationDate": iso_utc(self.creation_date),
+            "updateDate": iso_utc(self.update_date),
         }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def _builtin(template: Template) -> StoredTemplate:
@@ -170,4 +166,4 @@ def parse_since(value: str) -> datetime:
         raise ValueError(
             f"'{value}' is not a date: use yyyyMMddHHmmss (20181231045803) or ISO 8601 (2018-12-31T04:58:03Z)"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(parsed)
