@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,6 @@ from tests.factories import create_visitor
 from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
-from visitorhub.integration.streams.sender import Sender
 from visitorhub.integration.streams.tasks import claim_due_subscriptions
 from visitorhub.models import StreamSubscription
 from visitorhub.worker.runner import Worker
@@ -63,18 +63,17 @@ class TestSchedule:
     ) -> None:
         create_visitor(committed_api)
         subscription_id = _subscribe(committed_api, receiver.url, "every-5", intervalMinutes=5)
-        worker = Worker(worker_settings, sessions)
         before = utcnow()
-        with Sender(worker_settings) as sender:
-            worker.run_once({"sender": sender})
+        with Worker(worker_settings, sessions) as worker:
+            worker.run_once()
             assert len(receiver.requests) == 1
             next_run = _next_run(sessions, subscription_id)
             assert timedelta(minutes=5) <= next_run - before <= timedelta(minutes=5, seconds=5)
             create_visitor(committed_api)
-            worker.run_once({"sender": sender})
+            worker.run_once()
             assert len(receiver.requests) == 1  # not due yet
             _make_due(sessions)
-            worker.run_once({"sender": sender})
+            worker.run_once()
         assert len(receiver.requests) == 2
 
     def test_disabled_subscriptions_do_not_run(
@@ -82,8 +81,8 @@ class TestSchedule:
     ) -> None:
         create_visitor(committed_api)
         _subscribe(committed_api, receiver.url, "off", enabled=False)
-        with Sender(worker_settings) as sender:
-            Worker(worker_settings, sessions).run_once({"sender": sender})
+        with Worker(worker_settings, sessions) as worker:
+            worker.run_once()
         assert receiver.requests == []
 
     def test_run_forever_stops_when_asked(
@@ -134,3 +133,24 @@ class TestClaims:
         assert not set(first) & set(other)
         assert set(first) | set(other) == ids
         assert claim_due_subscriptions(sessions, limit=10) == []
+
+
+class TestKeptResources:
+    def test_a_kept_resource_is_opened_once_and_closed_with_the_worker(
+        self, worker_settings: Settings, sessions: Any
+    ) -> None:
+        events: list[str] = []
+
+        @contextmanager
+        def client() -> Iterator[str]:
+            events.append("open")
+            yield "client"
+            events.append("close")
+
+        worker = Worker(worker_settings, sessions)
+        context = worker.context()
+        with worker:
+            assert context.keep("client", client) == "client"
+            assert context.keep("client", client) == "client"
+            assert events == ["open"]
+        assert events == ["open", "close"]

@@ -6,23 +6,35 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.config import Settings
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class TaskContext:
-    """What a task may use: settings, sessions (it owns its units of work), the stop signal, and the
-    worker thread's own resources (e.g. an HTTP client) by name."""
+    """What a task may use: settings, sessions (it owns its units of work), the stop signal, and resources
+    kept for the worker's lifetime (`keep`)."""
 
     settings: Settings
     sessions: sessionmaker[Session]
     stop: threading.Event
-    resources: dict[str, Any]
+    kept: dict[str, Any]
+    closing: ExitStack
+
+    def keep(self, name: str, open_: Callable[[], AbstractContextManager[T]]) -> T:
+        """A resource opened on first use (e.g. an HTTP client with its connection pool), shared by every
+        tick of this worker, and closed when the worker stops."""
+        if name not in self.kept:
+            self.kept[name] = self.closing.enter_context(open_())
+        resource: T = self.kept[name]
+        return resource
 
 
 Task = Callable[[TaskContext], None]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.config import Settings
-from visitorhub.integration.streams.sender import Sender
 from visitorhub.worker.registry import TaskContext, periodic_tasks
 
 log = logging.getLogger("visitorhub.worker")
@@ -25,9 +25,25 @@ class Worker:
         self.settings = settings
         self.sessions = sessions
         self.stop = stop or threading.Event()
+        self._kept: dict[str, Any] = {}
+        self._closing = ExitStack()
 
-    def run_once(self, resources: dict[str, Any]) -> None:
-        context = TaskContext(self.settings, self.sessions, self.stop, resources)
+    def close(self) -> None:
+        """Close what the tasks kept (see TaskContext.keep)."""
+        self._closing.close()
+        self._kept.clear()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def context(self) -> TaskContext:
+        return TaskContext(self.settings, self.sessions, self.stop, self._kept, self._closing)
+
+    def run_once(self) -> None:
+        context = self.context()
         for name, task in periodic_tasks().items():
             if self.stop.is_set():
                 return
@@ -38,9 +54,9 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker.started poll=%ss", self.settings.worker_poll_seconds)
-        with Sender(self.settings) as sender:
+        with self:
             while not self.stop.is_set():
-                self.run_once({"sender": sender})
+                self.run_once()
                 self.stop.wait(self.settings.worker_poll_seconds)
         log.info("worker.stopped")
 

@@ -41,7 +41,7 @@ def claim_due_subscriptions(sessions: sessionmaker[Session], limit: int = CLAIM_
 
 @periodic("streams.run_due")
 def run_due(ctx: TaskContext) -> None:
-    sender: Sender = ctx.resources["sender"]
+    sender = ctx.keep("streams.sender", lambda: Sender(ctx.settings))
     while not ctx.stop.is_set():
         due = claim_due_subscriptions(ctx.sessions)
         if not due:
