@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
@@ -11,10 +10,11 @@ from rich.table import Table
 
 from visitorhub import __version__
 from visitorhub.cli import streams, templates
+from visitorhub.cli.common import app_errors, err, migrate_if_needed, sessions, setup_logging
 from visitorhub.config import Settings, get_settings
 from visitorhub.core import auth
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
-from visitorhub.migrations import pending, upgrade
+from visitorhub.migrations import upgrade
 
 app = typer.Typer(help="visitorhub: the visitor data hub for venues.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -23,11 +23,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 templates.register(app)
 streams.register(app)
-err = Console(stderr=True)
-
-
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.database_url))
 
 
 @app.command()
@@ -53,7 +48,7 @@ def keys_create(
     if scope not in auth.SCOPES:
         err.print(f"[red]--scope must be one of {', '.join(auth.SCOPES)}; got '{scope}'.[/red]")
         raise typer.Exit(2)
-    with unit_of_work(_sessions(get_settings())) as session:
+    with unit_of_work(sessions()) as session:
         key, plain = auth.create_key(session, name, scope)
         typer.echo(f"Created key {key.id} '{name}' with scope {scope}. It is shown once; store it now:")
     typer.echo(plain)
@@ -63,7 +58,7 @@ def keys_create(
 def keys_list() -> None:
     """List keys (never the keys themselves)."""
     table = Table("id", "name", "scope", "prefix", "created", "revoked")
-    with unit_of_work(_sessions(get_settings())) as session:
+    with unit_of_work(sessions()) as session:
         for key in auth.list_keys(session):
             table.add_row(
                 str(key.id),
@@ -79,38 +74,9 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`")) -> None:
     """Revoke a key; requests with it get 401 from then on."""
-    from visitorhub.errors import NotFound
-
-    try:
-        with unit_of_work(_sessions(get_settings())) as session:
-            auth.revoke_key(session, key_id)
-    except NotFound as exc:
-        err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with app_errors(), unit_of_work(sessions()) as session:
+        auth.revoke_key(session, key_id)
     typer.echo(f"Revoked key {key_id}.")
-
-
-def setup_logging(settings: Settings) -> None:
-    """Log lines for long-running commands. httpx logs every request's full URL at INFO, and a receiver's
-    URL may carry a token in its query string: its loggers only speak from WARNING."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
-def migrate_if_needed(settings: Settings) -> None:
-    """Apply pending migrations when VISITORHUB_AUTO_MIGRATE allows it; otherwise refuse an old schema."""
-    engine = make_engine(settings.database_url)
-    with engine.connect() as conn:
-        behind = pending(settings.database_url, conn)
-    engine.dispose()
-    if behind:
-        if not settings.auto_migrate:
-            err.print("[red]The database schema is behind; run `visitorhub db upgrade`.[/red]")
-            raise typer.Exit(1)
-        upgrade(settings.database_url)
 
 
 def prepare_database(settings: Settings) -> None:

@@ -10,16 +10,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from visitorhub.config import Settings, get_settings
-from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
-from visitorhub.errors import AppError
+from visitorhub.cli.common import app_errors, err, out, sessions, setup_logging
+from visitorhub.config import get_settings
+from visitorhub.core.db import unit_of_work
 
 streams_app = typer.Typer(help="Outbound streams: push changes to subscriber URLs.", no_args_is_help=True)
-err = Console(stderr=True)
-out = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -45,24 +42,15 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    from visitorhub.cli import migrate_if_needed
-
-    migrate_if_needed(settings)
-    return make_session_factory(make_engine(settings.database_url))
-
-
 def worker() -> None:
     """Run the background worker alone (stream runs on schedule) until SIGTERM/SIGINT. Any number may run
     side by side on PostgreSQL; use `serve --no-worker` for the API processes then."""
-    from visitorhub.cli import setup_logging
     from visitorhub.worker.runner import Worker
 
     settings = get_settings()
     setup_logging(settings)
-    sessions = _sessions(settings)
     with _stop_on_signals() as stop:
-        Worker(settings, sessions, stop).run_forever()
+        Worker(settings, sessions(settings, migrate=True), stop).run_forever()
 
 
 @streams_app.command("run")
@@ -76,18 +64,15 @@ def run(
     from visitorhub.integration.streams.sender import Sender
 
     settings = get_settings()
-    sessions = _sessions(settings)
-    try:
+    factory = sessions(settings, migrate=True)
+    with app_errors():
         if name is None:
-            ids = delivery.enabled_ids(sessions)
+            ids = delivery.enabled_ids(factory)
         else:
-            with unit_of_work(sessions) as session:
+            with unit_of_work(factory) as session:
                 ids = [service.get_by_name(session, name).id]
-    except AppError as exc:
-        err.print(exc.message, markup=False)
-        raise typer.Exit(1) from None
     with _stop_on_signals() as stop, Sender(settings) as sender:
-        reports = delivery.run_all(sessions, settings, sender, ids, stop)
+        reports = delivery.run_all(factory, settings, sender, ids, stop)
     if as_json:
         typer.echo(json.dumps([report.as_dict() for report in reports], indent=2))
     else:
@@ -123,7 +108,7 @@ def list_subscriptions() -> None:
     from visitorhub.integration.streams import service
 
     table = Table("id", "name", "stream", "url", "every", "enabled", "cursor", "lag", "pending")
-    with unit_of_work(_sessions(get_settings())) as session:
+    with unit_of_work(sessions(migrate=True)) as session:
         for sub in service.list_subscriptions(session):
             data = service.represent(session, sub)
             table.add_row(
@@ -147,12 +132,8 @@ def replay(delivery_id: str = typer.Argument(..., help="A delivered or dead-lett
     from visitorhub.integration.streams.sender import Sender
 
     settings = get_settings()
-    try:
-        with Sender(settings) as sender:
-            outcome = delivery.replay_delivery(_sessions(settings), delivery_id, settings, sender)
-    except AppError as exc:
-        err.print(exc.message, markup=False)
-        raise typer.Exit(1) from None
+    with app_errors(), Sender(settings) as sender:
+        outcome = delivery.replay_delivery(sessions(settings, migrate=True), delivery_id, settings, sender)
     typer.echo(json.dumps(outcome.as_dict(), indent=2))
     if outcome.outcome != "delivered":
         raise typer.Exit(1)

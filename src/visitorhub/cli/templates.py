@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,49 +24,25 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from visitorhub.config import get_settings
-from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
-from visitorhub.errors import AppError
+from visitorhub.cli.common import app_errors, err, fail, out, sessions
+from visitorhub.core.db import unit_of_work
 from visitorhub.integration.templates import formats
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from visitorhub.integration.templates.engine import ImportReport
     from visitorhub.integration.templates.loaders import Format
     from visitorhub.integration.templates.spec import Template
 
 templates_app = typer.Typer(help="Integration templates: import/export mappings.", no_args_is_help=True)
-err = Console(stderr=True)
-out = Console()
 TEMPLATE_SUFFIXES: dict[str, Format] = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xml": "xml"}
 EXPORT_PAGE = 1000  # root records per page
 SHOWN_ERRORS = 20
 
 
-def _sessions(readonly: bool = False) -> sessionmaker[Session]:
-    return make_session_factory(make_engine(get_settings().database_url), readonly=readonly)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(message, markup=False, highlight=False)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _app_errors() -> Iterator[None]:
-    """Expected errors (unknown template, built-in, invalid text) as a message and exit code 1."""
-    try:
-        yield
-    except AppError as exc:
-        where = f"{exc.field}: " if exc.field and not exc.message.startswith(f"{exc.field}:") else ""
-        raise _fail(f"{where}{exc.message}") from None
-
-
 def _template_format(path: Path) -> Format:
     fmt = TEMPLATE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        raise _fail(f"{path.name}: a template file ends in .xml, .yaml, .yml or .json", 2)
+        raise fail(f"{path.name}: a template file ends in .xml, .yaml, .yml or .json", 2)
     return fmt
 
 
@@ -75,7 +50,7 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"{path}: cannot read it as UTF-8 text ({exc})") from None
+        raise fail(f"{path}: cannot read it as UTF-8 text ({exc})") from None
 
 
 def _entity_types(template: Template) -> str:
@@ -91,7 +66,7 @@ def templates_list() -> None:
     from visitorhub.integration.templates import service
 
     table = Table("name", "direction", "builtin", "entities", "description")
-    with unit_of_work(_sessions(readonly=True)) as session:
+    with unit_of_work(sessions(readonly=True)) as session:
         for stored in service.list_templates(session):
             template = stored.template
             first_line = template.description.strip().splitlines()[0] if template.description.strip() else ""
@@ -113,7 +88,7 @@ def templates_show(
     """Print a template as JSON (or, with --source, as it was saved)."""
     from visitorhub.integration.templates import service
 
-    with _app_errors(), unit_of_work(_sessions(readonly=True)) as session:
+    with app_errors(), unit_of_work(sessions(readonly=True)) as session:
         stored = service.get_template(session, name)
     if source:
         typer.echo(stored.source.rstrip("\n"))
@@ -134,7 +109,7 @@ def templates_validate(
     try:
         template = load_template(_read_text(file), fmt, name or file.stem)
     except TemplateError as exc:
-        raise _fail(f"{file.name}: invalid template: {exc.element}: {exc.message}") from None
+        raise fail(f"{file.name}: invalid template: {exc.element}: {exc.message}") from None
     typer.echo(
         f"{file.name}: valid {template.direction} template '{template.name}' ({_entity_types(template)})."
     )
@@ -150,7 +125,7 @@ def templates_put(
 
     fmt = _template_format(file)
     text = _read_text(file)
-    with _app_errors(), unit_of_work(_sessions()) as session:
+    with app_errors(), unit_of_work(sessions()) as session:
         stored, created = service.put_template(session, name or file.stem, text, fmt)
     verb = "Created" if created else "Updated"
     template = stored.template
@@ -162,7 +137,7 @@ def templates_delete(name: str = typer.Argument(..., help="The template's name")
     """Delete a saved template (built-in ones cannot be deleted)."""
     from visitorhub.integration.templates import service
 
-    with _app_errors(), unit_of_work(_sessions()) as session:
+    with app_errors(), unit_of_work(sessions()) as session:
         service.delete_template(session, name)
     typer.echo(f"Deleted template '{name}'.")
 
@@ -191,9 +166,9 @@ def import_file(
     try:
         formats.format_of(file)
     except formats.RowFileError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     if not file.is_file():
-        raise _fail(f"{file}: no such file", 2)
+        raise fail(f"{file}: no such file", 2)
     options = engine.ImportOptions(
         simulate=simulate, verbose=verbose, stop_on_error=stop_on_error, chunk_size=chunk_size
     )
@@ -214,10 +189,10 @@ def import_file(
         rows_seen += count
         progress.update(task, rows=rows_seen)
 
-    with _app_errors(), unit_of_work(_sessions()) as session:
+    with app_errors(), unit_of_work(sessions()) as session:
         template = service.resolve(session, template_name)
         if template.direction != "in":
-            raise _fail(f"Template '{template_name}' is an export (out) template; use an 'in' template.")
+            raise fail(f"Template '{template_name}' is an export (out) template; use an 'in' template.")
         task = progress.add_task(
             f"{'Simulating' if simulate else 'Importing'} {file.name}", total=file.stat().st_size, rows=0
         )
@@ -235,7 +210,7 @@ def import_file(
                 )
         except formats.RowFileError as exc:
             done = "" if simulate else f" ({rows_seen} rows before it were imported)"
-            raise _fail(f"{exc}{done}") from None
+            raise fail(f"{exc}{done}") from None
     _print_report(report, verbose)
     if report_path is not None:
         report_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -292,11 +267,11 @@ def export_rows(
         try:
             since_at = service.parse_since(since)
         except ValueError as exc:
-            raise _fail(f"--since: {exc}", 2) from None
-    with _app_errors(), unit_of_work(_sessions(readonly=True)) as session:
+            raise fail(f"--since: {exc}", 2) from None
+    with app_errors(), unit_of_work(sessions(readonly=True)) as session:
         template = service.resolve(session, name)
         if template.direction != "out":
-            raise _fail(f"Template '{name}' is an import (in) template; use an 'out' template.")
+            raise fail(f"Template '{name}' is an import (in) template; use an 'out' template.")
         columns = list(dict.fromkeys(f.source for e in template.entities for f in e.fields))
         with _output(output) as stream:
             writer = formats.RowWriter(stream, row_format, columns)
@@ -322,7 +297,7 @@ def _export_format(fmt: str | None, output: Path | None) -> formats.RowFormat:
         return "jsonl"
     lowered = fmt.lower()
     if lowered not in formats.ROW_FORMATS:
-        raise _fail(f"--format must be csv, jsonl or json; got '{fmt}'", 2)
+        raise fail(f"--format must be csv, jsonl or json; got '{fmt}'", 2)
     return lowered
 
 
