@@ -110,6 +110,12 @@ def _refuse(target: Target, address: IPAddress | None) -> UnsafeTarget:
     )
 
 
+def _refuse_private(target: Target, addresses: list[IPAddress]) -> None:
+    for address in addresses:
+        if not is_public(address):
+            raise _refuse(target, address)
+
+
 def check_url_on_save(url: str, allow_private: bool) -> Target:
     """The check made when a URL is saved. A name that does not resolve yet is accepted (the receiver
     may not be deployed); it is checked again, resolved, on every send."""
@@ -122,9 +128,7 @@ def check_url_on_save(url: str, allow_private: bool) -> Target:
         addresses = resolve(target.host, target.port)
     except (OSError, UnicodeError):
         return target
-    for address in addresses:
-        if not is_public(address):
-            raise _refuse(target, address)
+    _refuse_private(target, addresses)
     return target
 
 
@@ -138,9 +142,7 @@ def check_url_on_send(url: str, allow_private: bool) -> Target:
     if not addresses:
         raise OSError(f"{target.host} resolves to no address")
     if not allow_private:
-        for address in addresses:
-            if not is_public(address):
-                raise _refuse(target, address)
+        _refuse_private(target, addresses)
     return Target(target.url, target.scheme, target.host, target.port, addresses[0])
 
 

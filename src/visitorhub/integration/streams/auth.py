@@ -1,8 +1,8 @@
 """How a stream authenticates to its receiver: none, Basic, an API-key header, or Standard Webhooks HMAC.
 
 Each mode is a small model with `headers(delivery_id, body)`. The stored form seals the secret fields
-(core/secrets.py); `redact` is what the API shows: the mode and its non-secret settings. Every request carries `webhook-id` (the delivery id, the receiver's idempotency key) whatever the
-mode; HMAC adds `webhook-timestamp` and `webhook-signature` (https://www.standardwebhooks.com/), signed
+(core/secrets.py); `redact` is what the API shows: the mode and its non-secret settings. Every request
+carries `webhook-id` (the delivery id, the receiver's idempotency key) whatever the mode; HMAC adds `webhook-timestamp` and `webhook-signature` (https://www.standardwebhooks.com/), signed
 afresh at each attempt as the timestamp changes.
 """
 
@@ -128,8 +128,9 @@ class HmacAuth(_Mode):
         }
 
 
-ReceiverAuth = Annotated[NoAuth | BasicAuth | ApiKeyAuth | HmacAuth, Field(discriminator="type")]
-_adapter: TypeAdapter[NoAuth | BasicAuth | ApiKeyAuth | HmacAuth] = TypeAdapter(ReceiverAuth)
+AnyAuth = NoAuth | BasicAuth | ApiKeyAuth | HmacAuth
+ReceiverAuth = Annotated[AnyAuth, Field(discriminator="type")]
+_adapter: TypeAdapter[AnyAuth] = TypeAdapter(ReceiverAuth)
 
 
 SECRET_FIELDS = frozenset({"password", "value", "secret"})
@@ -141,7 +142,7 @@ def dump_auth(auth: _Mode, box: SecretBox) -> dict[str, Any]:
     return {key: box.seal(value) if key in SECRET_FIELDS else value for key, value in stored.items()}
 
 
-def load_auth(stored: dict[str, Any], box: SecretBox) -> NoAuth | BasicAuth | ApiKeyAuth | HmacAuth:
+def load_auth(stored: dict[str, Any], box: SecretBox) -> AnyAuth:
     """The mode, ready to sign; raises SecretUnavailable when `box` cannot open a secret."""
     opened = {key: box.open(value) if key in SECRET_FIELDS else value for key, value in stored.items()}
     return _adapter.validate_python(opened)
@@ -152,7 +153,5 @@ def redact(stored: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in stored.items() if key not in SECRET_FIELDS}
 
 
-def request_headers(
-    auth: NoAuth | BasicAuth | ApiKeyAuth | HmacAuth, delivery_id: str, body: bytes
-) -> dict[str, str]:
+def request_headers(auth: AnyAuth, delivery_id: str, body: bytes) -> dict[str, str]:
     return {"Content-Type": "application/json", "webhook-id": delivery_id, **auth.headers(delivery_id, body)}

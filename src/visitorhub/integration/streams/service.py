@@ -19,6 +19,7 @@ from visitorhub.domains import all_resources
 from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound
 from visitorhub.integration.streams.auth import HmacAuth, dump_auth, new_secret, redact
 from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionUpdate
+from visitorhub.integration.templates import service as templates
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
@@ -51,8 +52,6 @@ def check_url(url: str, settings: Settings) -> str:
 
 def check_template(session: Session, name: str, entity: str) -> None:
     """An `out` template whose only entity is the stream's: it shapes one record at a time."""
-    from visitorhub.integration.templates import service as templates
-
     try:
         template = templates.resolve(session, name)
     except AppError as exc:

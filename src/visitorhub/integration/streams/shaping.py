@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from visitorhub.integration.streams.service import check_template
 from visitorhub.integration.templates.engine import compile_template, export_fields
 from visitorhub.integration.templates.service import resolve
 
@@ -14,8 +15,6 @@ from visitorhub.integration.templates.service import resolve
 def template_shaper(session: Session, name: str, entity: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The template's (single) entity map applied to one representation: the outside names it declares,
     nested by their dotted paths, through the template's export transforms."""
-    from visitorhub.integration.streams.service import check_template
-
     check_template(session, name, entity)  # it may have changed since the subscription was saved
     (plan,) = compile_template(resolve(session, name))
 
