@@ -119,3 +119,19 @@ def add_external_id(
         },
     )
     session.commit()
+
+
+_subscription_names = itertools.count(1)
+
+
+def create_subscription(client: TestClient, url: str, **overrides: Any) -> dict[str, Any]:
+    """A stream subscription of `visitors` to `url` (a unique name unless given)."""
+    body: dict[str, Any] = {
+        "name": f"subscription-{next(_subscription_names)}",
+        "stream": "visitors",
+        "url": url,
+    }
+    body.update(overrides)
+    response = client.post("/integration/subscriptions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]

@@ -12,15 +12,18 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.factories import create_visitor
+from tests.factories import create_subscription, create_visitor
 from tests.servers import Receiver
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.models import ChangeLogEntry, StreamDelivery, StreamSubscription
+
+# Subscriptions that backfill: what a test changed before subscribing is sent too.
+_subscribe = partial(create_subscription, startDate="2020-01-01")
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
@@ -51,13 +54,6 @@ def _cli(*args: str, url: str, **extra: str) -> subprocess.Popen[str]:
 def _finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:
     stdout, stderr = process.communicate(timeout=timeout)
     return process.returncode, stdout, stderr
-
-
-def _subscribe(committed_api: TestClient, url: str, name: str, **overrides: Any) -> dict[str, Any]:
-    body = {"name": name, "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
-    response = committed_api.post("/integration/subscriptions", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["data"]  # type: ignore[no-any-return]
 
 
 def _visitor_seqs(url: str) -> list[int]:
@@ -95,7 +91,7 @@ class TestStreamsRun:
     ) -> None:
         for _ in range(3):
             create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "datx", maxPerPayload=2)
+        _subscribe(committed_api, receiver.url, name="datx", maxPerPayload=2)
         code, stdout, stderr = _finish(_cli("streams", "run", "datx", "--json", url=fresh_database_url))
         assert code == 0, stderr
         (report,) = json.loads(stdout)
@@ -107,9 +103,9 @@ class TestStreamsRun:
         self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
         create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "ok")
-        _subscribe(committed_api, receiver.url, "off", enabled=False)
-        _subscribe(committed_api, receiver.url + "?fail", "fails")
+        _subscribe(committed_api, receiver.url, name="ok")
+        _subscribe(committed_api, receiver.url, name="off", enabled=False)
+        _subscribe(committed_api, receiver.url + "?fail", name="fails")
         receiver.answer(200, 500)
         code, stdout, stderr = _finish(_cli("streams", "run", url=fresh_database_url))
         assert code == 1
@@ -125,7 +121,7 @@ class TestStreamsRun:
         assert "'nope' does not exist" in stderr
 
     def test_list(self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str) -> None:
-        _subscribe(committed_api, receiver.url, "listed")
+        _subscribe(committed_api, receiver.url, name="listed")
         code, stdout, _stderr = _finish(_cli("streams", "list", url=fresh_database_url))
         assert code == 0
         assert "listed" in stdout
@@ -138,7 +134,7 @@ class TestCrashes:
     ) -> None:
         for _ in range(5):
             create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "crashy", maxPerPayload=2)
+        _subscribe(committed_api, receiver.url, name="crashy", maxPerPayload=2)
         receiver.answer(200, "hang")
         process = _cli(
             "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
@@ -171,7 +167,7 @@ class TestCrashes:
         once, in order, and a delivery id always carries the same records."""
         for _ in range(5):
             create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "crashy", maxPerPayload=2)
+        _subscribe(committed_api, receiver.url, name="crashy", maxPerPayload=2)
         receiver.answer(200, "hang")
         process = _cli(
             "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
@@ -197,7 +193,7 @@ class TestCrashes:
     ) -> None:
         for _ in range(3):
             create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "graceful", maxPerPayload=1)
+        _subscribe(committed_api, receiver.url, name="graceful", maxPerPayload=1)
         receiver.answer("slow")
         process = _cli("worker", url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.2")
         try:
@@ -224,7 +220,7 @@ class TestWorkers:
         for _ in range(3):
             create_visitor(committed_api)
         for i in range(6):
-            _subscribe(committed_api, receiver.url + f"?s={i}", f"w{i}", maxPerPayload=1)
+            _subscribe(committed_api, receiver.url + f"?s={i}", name=f"w{i}", maxPerPayload=1)
         receiver.default = 0.05  # each answer takes a while: both workers are busy at once
         workers = [
             _cli("worker", url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.1") for _ in range(2)
@@ -258,7 +254,7 @@ class TestServe:
         self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
         create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "embedded")
+        _subscribe(committed_api, receiver.url, name="embedded")
         quiet = _cli(
             "serve",
             "--no-worker",

@@ -7,19 +7,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.factories import create_visitor
+from tests.factories import create_subscription, create_visitor
 from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from visitorhub.integration.streams.tasks import claim_due_subscriptions
 from visitorhub.models import StreamSubscription
 from visitorhub.worker.runner import Worker
+
+# Subscriptions that backfill: what a test changed before subscribing is sent too.
+_subscribe = partial(create_subscription, startDate="2020-01-01")
 
 
 @pytest.fixture
@@ -40,13 +44,6 @@ def sessions(worker_settings: Settings) -> Iterator[Any]:
     engine.dispose()
 
 
-def _subscribe(committed_api: TestClient, url: str, name: str, **overrides: Any) -> int:
-    body = {"name": name, "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
-    response = committed_api.post("/integration/subscriptions", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["data"]["subscriptionId"])
-
-
 def _next_run(sessions: Any, subscription_id: int) -> Any:
     with unit_of_work(sessions) as session:
         return session.get(StreamSubscription, subscription_id).next_run_at  # type: ignore[union-attr]
@@ -62,7 +59,9 @@ class TestSchedule:
         self, committed_api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
     ) -> None:
         create_visitor(committed_api)
-        subscription_id = _subscribe(committed_api, receiver.url, "every-5", intervalMinutes=5)
+        subscription_id = _subscribe(committed_api, receiver.url, name="every-5", intervalMinutes=5)[
+            "subscriptionId"
+        ]
         before = utcnow()
         with Worker(worker_settings, sessions) as worker:
             worker.run_once()
@@ -80,7 +79,7 @@ class TestSchedule:
         self, committed_api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
     ) -> None:
         create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "off", enabled=False)
+        _subscribe(committed_api, receiver.url, name="off", enabled=False)
         with Worker(worker_settings, sessions) as worker:
             worker.run_once()
         assert receiver.requests == []
@@ -89,7 +88,7 @@ class TestSchedule:
         self, committed_api: TestClient, receiver: Receiver, worker_settings: Settings, sessions: Any
     ) -> None:
         create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, "loop")
+        _subscribe(committed_api, receiver.url, name="loop")
         worker = Worker(worker_settings, sessions)
         thread = threading.Thread(target=worker.run_forever)
         thread.start()
@@ -105,7 +104,10 @@ class TestClaims:
     def test_concurrent_claimers_never_take_the_same_subscription(
         self, committed_api: TestClient, sessions: Any, fresh_database_url: str
     ) -> None:
-        ids = {_subscribe(committed_api, "http://127.0.0.1:9/hook", f"s{i}") for i in range(4)}
+        ids = {
+            _subscribe(committed_api, "http://127.0.0.1:9/hook", name=f"s{i}")["subscriptionId"]
+            for i in range(4)
+        }
         claimed: list[list[int]] = []
         holding = threading.Event()
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from visitorhub.config import Settings
-
-_names = itertools.count(1)
 
 
 @pytest.fixture
@@ -22,14 +19,6 @@ def settings(database_url: str) -> Settings:
         streams_timeout_seconds=0.5,
         streams_lease_seconds=5,
     )
-
-
-def subscribe(client: TestClient, url: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": f"subscription-{next(_names)}", "stream": "visitors", "url": url}
-    body.update(overrides)
-    response = client.post("/integration/subscriptions", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["data"]  # type: ignore[no-any-return]
 
 
 def run(client: TestClient, subscription_id: int) -> dict[str, Any]:

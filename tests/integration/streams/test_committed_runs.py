@@ -4,20 +4,23 @@ other without gaps or repeats, across runs, failures and changes made in between
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import create_visitor
+from tests.factories import create_subscription, create_visitor
 from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.integration.streams.delivery import RunReport, run_subscription
 from visitorhub.integration.streams.sender import Sender
 from visitorhub.models import ChangeLogEntry, StreamDelivery
+
+# Subscriptions that backfill: what a test changed before subscribing is sent too.
+_subscribe = partial(create_subscription, startDate="2020-01-01")
 
 
 @pytest.fixture
@@ -32,13 +35,6 @@ def _run(sessions: sessionmaker[Session], settings: Settings, subscription_id: i
         return run_subscription(sessions, subscription_id, settings, sender)
 
 
-def _subscribe(committed_api: TestClient, url: str, **overrides: Any) -> int:
-    body = {"name": "ahead", "stream": "visitors", "url": url, "startDate": "2020-01-01", **overrides}
-    response = committed_api.post("/integration/subscriptions", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["data"]["subscriptionId"])
-
-
 def _visitor_seqs(sessions: sessionmaker[Session]) -> list[int]:
     with unit_of_work(sessions) as session:
         stmt = select(ChangeLogEntry.seq).where(ChangeLogEntry.entity == "Visitor")
@@ -50,7 +46,7 @@ def test_payloads_follow_each_other_without_gaps_or_repeats(
 ) -> None:
     for _ in range(7):
         create_visitor(committed_api)
-    subscription_id = _subscribe(committed_api, receiver.url, maxPerPayload=2, maxPerRun=5)
+    subscription_id = _subscribe(committed_api, receiver.url, maxPerPayload=2, maxPerRun=5)["subscriptionId"]
     report = _run(sessions, settings, subscription_id)
     assert [p.record_count for p in report.payloads] == [2, 2, 1]  # the last one cut by maxPerRun
     report = _run(sessions, settings, subscription_id)
@@ -63,7 +59,7 @@ def test_a_failure_is_followed_by_the_same_payload_then_later_changes(
 ) -> None:
     for _ in range(4):
         create_visitor(committed_api)
-    subscription_id = _subscribe(committed_api, receiver.url, maxPerPayload=1)
+    subscription_id = _subscribe(committed_api, receiver.url, maxPerPayload=1)["subscriptionId"]
     receiver.answer(200, 500)
     report = _run(sessions, settings, subscription_id)
     assert [p.outcome for p in report.payloads] == ["delivered", "failed"]

@@ -14,8 +14,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.factories import create_center, create_external_id, create_vehicle, create_visitor
-from tests.integration.streams.conftest import deliveries, run, subscribe, visitor_changes
+from tests.factories import (
+    create_center,
+    create_external_id,
+    create_subscription,
+    create_vehicle,
+    create_visitor,
+)
+from tests.integration.streams.conftest import deliveries, run, visitor_changes
 from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.integration.streams.delivery import run_subscription
@@ -30,7 +36,7 @@ class TestBatching:
     def test_payloads_hold_at_most_max_per_payload_and_a_run_at_most_max_per_run(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url, maxPerPayload=3, maxPerRun=7)
+        sub = create_subscription(client, receiver.url, maxPerPayload=3, maxPerRun=7)
         _visitors(client, 10)
         report = run(client, sub["subscriptionId"])
         assert [len(r.json) for r in receiver.requests] == [3, 3, 1]
@@ -45,7 +51,7 @@ class TestBatching:
     def test_each_payload_is_a_json_array_of_change_records(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         visitor = create_visitor(client, firstName="Ann")
         client.patch(f"/visitors/{visitor['visitorId']}", json={"firstName": "Anna"})
         current = client.get(f"/visitors/{visitor['visitorId']}").json()["data"]
@@ -71,7 +77,7 @@ class TestBatching:
     def test_a_delete_carries_the_last_known_representation(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url, stream="external-ids")
+        sub = create_subscription(client, receiver.url, stream="external-ids")
         visitor = create_visitor(client)
         external_id = create_external_id(client, visitor["visitorId"])
         url = f"/visitors/{visitor['visitorId']}/external-ids/{external_id['externalType']}"
@@ -83,7 +89,7 @@ class TestBatching:
         assert deleted["entityId"] == created["entityId"]
 
     def test_a_stream_carries_only_its_entity(self, client: TestClient, receiver: Receiver) -> None:
-        sub = subscribe(client, receiver.url, stream="vehicles")
+        sub = create_subscription(client, receiver.url, stream="vehicles")
         visitor = create_visitor(client)
         vehicle = create_vehicle(client, visitor["visitorId"])
         create_center(client)
@@ -94,7 +100,7 @@ class TestBatching:
         assert record["data"] == vehicle
 
     def test_nothing_to_send_sends_nothing(self, client: TestClient, receiver: Receiver) -> None:
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         report = run(client, sub["subscriptionId"])
         assert receiver.requests == []
         assert report == {**report, "outcome": "ok", "stoppedBecause": "caught_up", "payloads": []}
@@ -105,7 +111,7 @@ class TestRetries:
     def test_a_failed_payload_is_sent_again_identical_at_the_next_run(
         self, client: TestClient, receiver: Receiver, failure: int | str
     ) -> None:
-        sub = subscribe(client, receiver.url, maxPerPayload=2)
+        sub = create_subscription(client, receiver.url, maxPerPayload=2)
         _visitors(client, 3)
         receiver.answer(200, failure)
         report = run(client, sub["subscriptionId"])
@@ -132,7 +138,7 @@ class TestRetries:
     def test_a_smaller_max_per_payload_does_not_change_a_pending_payload(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url, maxPerPayload=3)
+        sub = create_subscription(client, receiver.url, maxPerPayload=3)
         _visitors(client, 3)
         receiver.answer(500)
         run(client, sub["subscriptionId"])
@@ -142,7 +148,7 @@ class TestRetries:
         assert len(receiver.requests[1].json) == 3
 
     def test_redirects_are_not_followed(self, client: TestClient, receiver: Receiver) -> None:
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         create_visitor(client)
         receiver.answer(308)
         report = run(client, sub["subscriptionId"])
@@ -151,7 +157,7 @@ class TestRetries:
         assert "redirects are not followed" in report["payloads"][0]["error"]
 
     def test_the_delivery_log(self, client: TestClient, receiver: Receiver) -> None:
-        sub = subscribe(client, receiver.url, maxPerPayload=1)
+        sub = create_subscription(client, receiver.url, maxPerPayload=1)
         _visitors(client, 2)
         receiver.answer(200, 500)
         run(client, sub["subscriptionId"])
@@ -183,7 +189,7 @@ class TestDeadLetters:
     def test_after_max_attempts_the_payload_is_dead_lettered_and_skipped(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url, maxPerPayload=1, maxAttempts=3)
+        sub = create_subscription(client, receiver.url, maxPerPayload=1, maxAttempts=3)
         _visitors(client, 2)
         receiver.answer(500, 500, 500)
         outcomes = [run(client, sub["subscriptionId"])["payloads"][0]["outcome"] for _ in range(3)]
@@ -203,7 +209,7 @@ class TestDeadLetters:
     def test_replay_sends_the_same_payload_under_the_same_id(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url, maxAttempts=1)
+        sub = create_subscription(client, receiver.url, maxAttempts=1)
         create_visitor(client)
         receiver.answer(500)
         assert run(client, sub["subscriptionId"])["payloads"][0]["outcome"] == "dead"
@@ -223,7 +229,7 @@ class TestDeadLetters:
         ]
 
     def test_a_past_delivery_can_be_replayed(self, client: TestClient, receiver: Receiver) -> None:
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         create_visitor(client)
         run(client, sub["subscriptionId"])
         (delivered,) = deliveries(client, sub["subscriptionId"])
@@ -234,7 +240,7 @@ class TestDeadLetters:
     def test_a_pending_delivery_cannot_be_replayed_out_of_turn(
         self, client: TestClient, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         create_visitor(client)
         receiver.answer(500)
         run(client, sub["subscriptionId"])
@@ -249,7 +255,7 @@ class TestDeadLetters:
 class TestBackfill:
     def test_a_start_date_sends_every_change_since_then(self, client: TestClient, receiver: Receiver) -> None:
         before = _visitors(client, 2)
-        sub = subscribe(client, receiver.url, startDate="2019-01-01")
+        sub = create_subscription(client, receiver.url, startDate="2019-01-01")
         after = create_visitor(client)
         run(client, sub["subscriptionId"])
         sent = [r["entityId"] for r in receiver.records()]
@@ -263,7 +269,7 @@ class TestBackfill:
         while datetime.now(UTC) <= cut:
             pass
         new = create_visitor(client)
-        sub = subscribe(client, receiver.url, startDate=cut.isoformat())
+        sub = create_subscription(client, receiver.url, startDate=cut.isoformat())
         assert sub["lag"] > 0
         run(client, sub["subscriptionId"])
         sent = {r["entityId"] for r in receiver.records()}
@@ -272,7 +278,7 @@ class TestBackfill:
 
     def test_a_new_start_date_rewinds(self, client: TestClient, receiver: Receiver) -> None:
         first = create_visitor(client)
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         run(client, sub["subscriptionId"])
         assert receiver.requests == []
         client.patch(f"/integration/subscriptions/{sub['subscriptionId']}", json={"startDate": "2020-01-01"})
@@ -283,7 +289,7 @@ class TestBackfill:
         self, client: TestClient, receiver: Receiver
     ) -> None:
         create_visitor(client)
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         later = create_visitor(client)
         run(client, sub["subscriptionId"])
         assert [r["entityId"] for r in receiver.records()] == [later["visitorId"]]
@@ -291,7 +297,7 @@ class TestBackfill:
 
 class TestReceiverAuth:
     def _one_request(self, client: TestClient, receiver: Receiver, auth: dict[str, Any]) -> Any:
-        sub = subscribe(client, receiver.url, auth=auth)
+        sub = create_subscription(client, receiver.url, auth=auth)
         create_visitor(client)
         run(client, sub["subscriptionId"])
         (request,) = receiver.requests
@@ -330,7 +336,7 @@ class TestReceiverAuth:
 
     def test_a_retry_is_signed_afresh_under_the_same_id(self, client: TestClient, receiver: Receiver) -> None:
         secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
-        sub = subscribe(client, receiver.url, auth={"type": "hmac", "secret": secret})
+        sub = create_subscription(client, receiver.url, auth={"type": "hmac", "secret": secret})
         create_visitor(client)
         receiver.answer(500)
         run(client, sub["subscriptionId"])
@@ -380,7 +386,7 @@ class TestSsrf:
     def test_private_targets_are_refused_when_sent(
         self, client: TestClient, app: FastAPI, settings: Settings, receiver: Receiver
     ) -> None:
-        sub = subscribe(client, receiver.url)  # saved while allowed
+        sub = create_subscription(client, receiver.url)  # saved while allowed
         create_visitor(client)
         app.state.settings = settings.model_copy(update={"allow_private_targets": False})
         report = run(client, sub["subscriptionId"])
@@ -392,7 +398,7 @@ class TestSsrf:
     def test_a_name_that_does_not_resolve_fails_the_attempt(
         self, client: TestClient, app: FastAPI, settings: Settings
     ) -> None:
-        sub = subscribe(client, "http://receiver.invalid/hook")
+        sub = create_subscription(client, "http://receiver.invalid/hook")
         create_visitor(client)
         report = run(client, sub["subscriptionId"])
         assert report["payloads"][0]["error"].startswith("dns")
@@ -403,7 +409,7 @@ class TestOneRunAtATime:
         self, client: TestClient, receiver: Receiver, app: FastAPI, settings: Settings
     ) -> None:
         slow = settings.model_copy(update={"streams_timeout_seconds": 5})
-        sub = subscribe(client, receiver.url)
+        sub = create_subscription(client, receiver.url)
         create_visitor(client)
         receiver.answer("hang")
         reports: list[Any] = []

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import bearer
-from tests.factories import create_visitor
-from tests.integration.streams.conftest import run, subscribe
+from tests.factories import create_subscription, create_visitor
+from tests.integration.streams.conftest import run
 from tests.servers import Receiver
 from visitorhub.config import Settings
 
@@ -25,7 +25,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 class TestMetrics:
     def test_deliveries_by_outcome_records_and_lag(self, client: TestClient, receiver: Receiver) -> None:
-        sub = subscribe(client, receiver.url, name="datx", maxPerPayload=2)
+        sub = create_subscription(client, receiver.url, name="datx", maxPerPayload=2)
         for _ in range(3):
             create_visitor(client)
         receiver.answer(200, 500)
@@ -76,7 +76,7 @@ TEMPLATE: dict[str, Any] = {
 class TestTemplates:
     def test_a_template_shapes_each_record(self, client: TestClient, receiver: Receiver) -> None:
         assert client.put("/integration/templates/datx-visitor", json=TEMPLATE).status_code == 201
-        sub = subscribe(client, receiver.url, template="datx-visitor")
+        sub = create_subscription(client, receiver.url, template="datx-visitor")
         visitor = create_visitor(client, firstName="Zoé", email="zoe@example.com")
         run(client, sub["subscriptionId"])
         (record,) = receiver.records()
@@ -91,7 +91,7 @@ class TestTemplates:
         self, client: TestClient, receiver: Receiver
     ) -> None:
         client.put("/integration/templates/datx-visitor", json=TEMPLATE)
-        sub = subscribe(client, receiver.url, template="datx-visitor")
+        sub = create_subscription(client, receiver.url, template="datx-visitor")
         create_visitor(client)
         receiver.answer(500)
         run(client, sub["subscriptionId"])
@@ -110,7 +110,7 @@ class TestTemplates:
         self, client: TestClient, receiver: Receiver
     ) -> None:
         client.put("/integration/templates/datx-visitor", json=TEMPLATE)
-        sub = subscribe(client, receiver.url, template="datx-visitor")
+        sub = create_subscription(client, receiver.url, template="datx-visitor")
         create_visitor(client)
         assert client.delete("/integration/templates/datx-visitor").status_code == 204
         report = run(client, sub["subscriptionId"])

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import bearer
-from tests.factories import create_visitor
-from tests.integration.streams.conftest import run, subscribe
+from tests.factories import create_subscription, create_visitor
+from tests.integration.streams.conftest import run
 from tests.servers import Receiver
 from visitorhub.config import Settings
 from visitorhub.models import StreamSubscription
@@ -160,7 +160,7 @@ class TestSealedSecrets:
     ) -> None:
         app.state.settings = settings.model_copy(update={"secrets_key": "a passphrase for the tests"})
         auth = {"type": "basic", "username": "datx", "password": "s3cret-pw"}
-        sub = subscribe(client, receiver.url, auth=auth)
+        sub = create_subscription(client, receiver.url, auth=auth)
         stored = session.get(StreamSubscription, sub["subscriptionId"])
         assert stored is not None
         assert stored.auth["password"].startswith("enc:")
@@ -175,7 +175,7 @@ class TestSealedSecrets:
         self, client: TestClient, app: FastAPI, settings: Settings, receiver: Receiver
     ) -> None:
         app.state.settings = settings.model_copy(update={"secrets_key": "the key"})
-        sub = subscribe(client, receiver.url, auth={"type": "hmac"})
+        sub = create_subscription(client, receiver.url, auth={"type": "hmac"})
         create_visitor(client)
         app.state.settings = settings
         report = run(client, sub["subscriptionId"])
@@ -187,8 +187,8 @@ class TestSealedSecrets:
 
 class TestReadUpdateDelete:
     def test_get_and_list(self, client: TestClient) -> None:
-        first = subscribe(client, URL)
-        second = subscribe(client, URL)
+        first = create_subscription(client, URL)
+        second = create_subscription(client, URL)
         assert client.get(f"/integration/subscriptions/{first['subscriptionId']}").json()["data"] == first
         listed = client.get("/integration/subscriptions", params={"limit": 1})
         assert [s["subscriptionId"] for s in listed.json()["data"]] == [first["subscriptionId"]]
@@ -205,7 +205,7 @@ class TestReadUpdateDelete:
         assert client.post("/integration/subscriptions/999/run").status_code == 404
 
     def test_patch_changes_the_given_fields(self, client: TestClient) -> None:
-        sub = subscribe(client, URL)
+        sub = create_subscription(client, URL)
         url = f"/integration/subscriptions/{sub['subscriptionId']}"
         response = client.patch(url, json={"intervalMinutes": 60, "enabled": False, "maxPerPayload": 10})
         assert response.status_code == 200, response.text
@@ -229,7 +229,7 @@ class TestReadUpdateDelete:
         self, client: TestClient, app: Any, body: dict[str, Any], field: str
     ) -> None:
         app.state.settings = app.state.settings.model_copy(update={"allow_private_targets": False})
-        sub = subscribe(client, "https://example.com/hook")
+        sub = create_subscription(client, "https://example.com/hook")
         url = f"/integration/subscriptions/{sub['subscriptionId']}"
         response = client.patch(url, json=body)
         assert response.status_code == 422, response.text
@@ -237,22 +237,22 @@ class TestReadUpdateDelete:
         assert client.get(url).json()["data"] == sub
 
     def test_patch_auth_replaces_it(self, client: TestClient) -> None:
-        sub = subscribe(client, URL, auth={"type": "basic", "username": "a", "password": "b"})
+        sub = create_subscription(client, URL, auth={"type": "basic", "username": "a", "password": "b"})
         url = f"/integration/subscriptions/{sub['subscriptionId']}"
         response = client.patch(url, json={"auth": {"type": "hmac"}})
         assert response.json()["data"]["secret"].startswith("whsec_")
         assert client.get(url).json()["data"]["auth"] == {"type": "hmac"}
 
     def test_renaming_onto_another_name_is_409(self, client: TestClient) -> None:
-        first = subscribe(client, URL)
-        second = subscribe(client, URL)
+        first = create_subscription(client, URL)
+        second = create_subscription(client, URL)
         response = client.patch(
             f"/integration/subscriptions/{second['subscriptionId']}", json={"name": first["name"]}
         )
         assert response.status_code == 409
 
     def test_delete(self, client: TestClient) -> None:
-        sub = subscribe(client, URL)
+        sub = create_subscription(client, URL)
         url = f"/integration/subscriptions/{sub['subscriptionId']}"
         assert client.delete(url).status_code == 204
         assert client.get(url).status_code == 404
