@@ -128,17 +128,20 @@ class TestStreamsRun:
         assert receiver.url in stdout
 
 
+def _start_crashy_run(committed_api: TestClient, receiver: Receiver, url: str) -> subprocess.Popen[str]:
+    """Five visitors in payloads of two, a `streams run` whose second payload hangs on the wire."""
+    for _ in range(5):
+        create_visitor(committed_api)
+    _subscribe(committed_api, receiver.url, name="crashy", maxPerPayload=2)
+    receiver.answer(200, "hang")
+    return _cli("streams", "run", "crashy", url=url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30")
+
+
 class TestCrashes:
     def test_sigkill_mid_payload_loses_nothing(
         self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
     ) -> None:
-        for _ in range(5):
-            create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, name="crashy", maxPerPayload=2)
-        receiver.answer(200, "hang")
-        process = _cli(
-            "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
-        )
+        process = _start_crashy_run(committed_api, receiver, fresh_database_url)
         try:
             assert receiver.wait_for(2, timeout=30), "the second payload never arrived"
             # Kill it while the second payload is on the wire, once the first one's 200 is recorded.
@@ -165,13 +168,7 @@ class TestCrashes:
     ) -> None:
         """Killed as soon as the second payload arrives, its predecessor's 200 possibly unrecorded: at least
         once, in order, and a delivery id always carries the same records."""
-        for _ in range(5):
-            create_visitor(committed_api)
-        _subscribe(committed_api, receiver.url, name="crashy", maxPerPayload=2)
-        receiver.answer(200, "hang")
-        process = _cli(
-            "streams", "run", "crashy", url=fresh_database_url, VISITORHUB_STREAMS_TIMEOUT_SECONDS="30"
-        )
+        process = _start_crashy_run(committed_api, receiver, fresh_database_url)
         try:
             assert receiver.wait_for(2, timeout=30)
             process.send_signal(signal.SIGKILL)
