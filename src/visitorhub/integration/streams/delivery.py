@@ -17,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
@@ -41,69 +40,12 @@ from visitorhub.integration.streams.payloads import (
     store_payload,
     stored_body,
 )
+from visitorhub.integration.streams.schemas import PayloadOutcome, RunReport
 from visitorhub.integration.streams.sender import Attempt, Sender
 from visitorhub.integration.streams.service import PENDING, get_delivery, lag
 from visitorhub.models.stream import StreamSubscription
 
 log = logging.getLogger("visitorhub.streams")
-
-
-@dataclass
-class PayloadOutcome:
-    delivery_id: str
-    attempt: int
-    outcome: str
-    http_status: int | None
-    duration_ms: int
-    record_count: int
-    first_seq: int
-    last_seq: int
-    error: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "deliveryId": self.delivery_id,
-            "attempt": self.attempt,
-            "outcome": self.outcome,
-            "httpStatus": self.http_status,
-            "durationMs": self.duration_ms,
-            "recordCount": self.record_count,
-            "firstSeq": self.first_seq,
-            "lastSeq": self.last_seq,
-            "error": self.error,
-        }
-
-
-@dataclass
-class RunReport:
-    subscription_id: int
-    name: str
-    stopped_because: str = "caught_up"
-    payloads: list[PayloadOutcome] = field(default_factory=list)
-    records_delivered: int = 0
-    cursor: int = 0
-    lag: int = 0
-    error: str | None = None
-
-    @property
-    def outcome(self) -> str:
-        if self.stopped_because == "busy":
-            return "busy"
-        failed = self.error is not None or any(p.outcome != "delivered" for p in self.payloads)
-        return "failed" if failed else "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "subscriptionId": self.subscription_id,
-            "name": self.name,
-            "outcome": self.outcome,
-            "stoppedBecause": self.stopped_because,
-            "error": self.error,
-            "payloads": [p.as_dict() for p in self.payloads],
-            "recordsDelivered": self.records_delivered,
-            "cursor": self.cursor,
-            "lag": self.lag,
-        }
 
 
 @dataclass(frozen=True)
@@ -186,15 +128,15 @@ class _Run:
             outcome = record_attempt(session, payload.delivery_id, attempt, "run")
         report.payloads.append(
             PayloadOutcome(
-                payload.delivery_id,
-                payload.attempts + 1,
-                outcome,
-                attempt.http_status,
-                attempt.duration_ms,
-                payload.record_count,
-                payload.first_seq,
-                payload.last_seq,
-                attempt.error,
+                delivery_id=payload.delivery_id,
+                attempt=payload.attempts + 1,
+                outcome=outcome,
+                http_status=attempt.http_status,
+                duration_ms=attempt.duration_ms,
+                record_count=payload.record_count,
+                first_seq=payload.first_seq,
+                last_seq=payload.last_seq,
+                error=attempt.error,
             )
         )
         if outcome == "delivered":
@@ -216,7 +158,7 @@ def run_subscription(
         sub = session.get(StreamSubscription, subscription_id, with_for_update=True)
         if sub is None:
             raise NotFound(f"Subscription {subscription_id} does not exist.", field="subscriptionId")
-        report = RunReport(subscription_id, sub.name)
+        report = RunReport(subscription_id=subscription_id, name=sub.name)
         now = utcnow()
         if not lease_free(sub, now):
             report.stopped_because = "busy"
@@ -320,12 +262,22 @@ def replay_delivery(
         assert body is not None
         headers = request_headers(auth, delivery.id, body)
         url, attempt_number = sub.url, delivery.attempts + 1
-        counts = (delivery.record_count, delivery.first_seq, delivery.last_seq)
+        seqs = {
+            "record_count": delivery.record_count,
+            "first_seq": delivery.first_seq,
+            "last_seq": delivery.last_seq,
+        }
     attempt = sender.post(url, headers, body)
     with unit_of_work(sessions) as session:
         outcome = record_attempt(session, delivery_id, attempt, "replay")
     return PayloadOutcome(
-        delivery_id, attempt_number, outcome, attempt.http_status, attempt.duration_ms, *counts, attempt.error
+        delivery_id=delivery_id,
+        attempt=attempt_number,
+        outcome=outcome,
+        http_status=attempt.http_status,
+        duration_ms=attempt.duration_ms,
+        error=attempt.error,
+        **seqs,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth
@@ -121,26 +121,48 @@ class DeliveryDetail(DeliveryRead):
     records: list[dict[str, Any]] = Field(description="The payload, exactly as sent")
 
 
-class PayloadOutcome(BaseModel):
-    deliveryId: str
+class PayloadOutcome(ApiModel):
+    """What one attempt at a payload came to: a line of a run report, or a replay's answer."""
+
+    delivery_id: str
     attempt: int
     outcome: str = Field(description="delivered, failed or dead (failed and dead-lettered)")
-    httpStatus: int | None
-    durationMs: int
-    recordCount: int
-    firstSeq: int
-    lastSeq: int
+    http_status: int | None
+    duration_ms: int
+    record_count: int
+    first_seq: int
+    last_seq: int
     error: str | None
 
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
 
-class RunReport(BaseModel):
-    subscriptionId: int
+
+class RunReport(ApiModel):
+    """One run of a subscription, filled in as it goes."""
+
+    subscription_id: int
     name: str
-    outcome: str = Field(description="ok (nothing failed), failed, or busy (another run holds it)")
-    stoppedBecause: str = Field(
-        description="caught_up, max_per_run, failure, dead_letter, busy, lease_lost or shutdown"
+    stopped_because: str = Field(
+        "caught_up",
+        description="caught_up, max_per_run, failure, dead_letter, busy, lease_lost, deleted, shutdown or "
+        "error (the run could not start: `error` says why)",
     )
-    payloads: list[PayloadOutcome]
-    recordsDelivered: int
-    cursor: int
-    lag: int
+    error: str | None = None
+    payloads: list[PayloadOutcome] = Field(default_factory=list)
+    records_delivered: int = 0
+    cursor: int = 0
+    lag: int = 0
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="ok (nothing failed), failed, or busy (another run holds the subscription)"
+    )
+    @property
+    def outcome(self) -> str:
+        if self.stopped_because == "busy":
+            return "busy"
+        failed = self.error is not None or any(p.outcome != "delivered" for p in self.payloads)
+        return "failed" if failed else "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
