@@ -48,13 +48,22 @@ class TestBatching:
         assert report["stoppedBecause"] == "caught_up"
         assert report["lag"] == 0
 
-    def test_the_run_report_has_the_documented_fields(self, client: TestClient, receiver: Receiver) -> None:
+    def test_reports_and_reads_have_the_documented_fields(
+        self, client: TestClient, receiver: Receiver
+    ) -> None:
         sub = create_subscription(client, receiver.url)
         _visitors(client, 1)
         report = run(client, sub["subscriptionId"])
         schemas = client.get("/openapi.json").json()["components"]["schemas"]
         assert set(report) == set(schemas["RunReport"]["properties"])
         assert set(report["payloads"][0]) == set(schemas["PayloadOutcome"]["properties"])
+        read = client.get(f"/integration/subscriptions/{sub['subscriptionId']}").json()["data"]
+        assert set(read) == set(schemas["SubscriptionRead"]["properties"])
+        (listed,) = deliveries(client, sub["subscriptionId"])
+        assert set(listed) == set(schemas["DeliveryRead"]["properties"])
+        detail = client.get(f"/integration/deliveries/{listed['deliveryId']}").json()["data"]
+        assert set(detail) == set(schemas["DeliveryDetail"]["properties"])
+        assert set(detail["attemptLog"][0]) == set(schemas["AttemptRead"]["properties"])
 
     def test_each_payload_is_a_json_array_of_change_records(
         self, client: TestClient, receiver: Receiver
