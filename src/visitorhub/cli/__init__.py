@@ -14,7 +14,6 @@ from visitorhub.cli.common import app_errors, err, migrate_if_needed, sessions, 
 from visitorhub.config import Settings, get_settings
 from visitorhub.core import auth
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
-from visitorhub.migrations import upgrade
 
 app = typer.Typer(help="visitorhub: the visitor data hub for venues.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -34,6 +33,8 @@ def version() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Apply pending migrations to VISITORHUB_DATABASE_URL."""
+    from visitorhub.migrations import upgrade
+
     settings = get_settings()
     upgrade(settings.database_url, revision)
     err.print(f"[green]Database at revision {revision}.[/green]")

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
 from visitorhub.errors import AppError
-from visitorhub.migrations import pending, upgrade
 
 err = Console(stderr=True)
 out = Console()
@@ -47,7 +46,10 @@ def sessions(
 
 
 def migrate_if_needed(settings: Settings) -> None:
-    """Apply pending migrations when VISITORHUB_AUTO_MIGRATE allows it; otherwise refuse an old schema."""
+    """Apply pending migrations when VISITORHUB_AUTO_MIGRATE allows it; otherwise refuse an old schema.
+    (Alembic is imported here: commands that do not migrate do not pay for it.)"""
+    from visitorhub.migrations import pending, upgrade
+
     engine = make_engine(settings.database_url)
     with engine.connect() as conn:
         behind = pending(settings.database_url, conn)
