@@ -4,7 +4,7 @@
     python bench/import.py [--rows 1000000] [--chunk-size 500] [--keep]
 
 1. writes a seeded CSV of N rows (one visitor and its vehicle per row) to bench/results/;
-2. import: runs `visitorhub.integration.templates.engine.run_import` with a template defined below on a
+2. import: runs `visitorhub.integration.templates.execution.run_import` with a template defined below on a
    fresh migrated SQLite file, the rows streamed by csv.DictReader, committing after each chunk (as the CLI
    does); every write goes through the services' plan/apply and the change log;
 3. re-run: the same import on the same database, where nothing changes (everything `unchanged`);
@@ -231,7 +231,7 @@ def phase_import(db: Path, csv_path: Path, rows: int, chunk_size: int, label: st
     """run_import through the template, committing after each chunk, as `visitorhub import` would."""
     from visitorhub.core.db import make_engine, make_session_factory
     from visitorhub.core.service import WriteContext
-    from visitorhub.integration.templates.engine import ImportOptions, run_import
+    from visitorhub.integration.templates.execution import ImportOptions, run_import
     from visitorhub.integration.templates.loaders import load_template
 
     engine = make_engine(sqlite_url(db))  # the service's engine settings (WAL, foreign keys, ...)
@@ -251,7 +251,7 @@ def phase_import(db: Path, csv_path: Path, rows: int, chunk_size: int, label: st
         session.commit()
     seconds = time.perf_counter() - began
     engine.dispose()
-    result = report.as_dict()
+    result = report.as_json()
     return {
         "seconds": seconds,
         "processed": result["processed"],
@@ -266,7 +266,7 @@ def phase_baseline(db: Path, csv_path: Path, rows: int) -> dict[str, Any]:
     from sqlalchemy import insert
 
     from visitorhub.core.db import make_engine
-    from visitorhub.domains.vehicles.service import normalize_plate
+    from visitorhub.domains.vehicles.resources import normalize_plate
     from visitorhub.models import Vehicle, Visitor
 
     engine = make_engine(sqlite_url(db))

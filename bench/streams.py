@@ -168,7 +168,7 @@ def populate(path: Path, count: int) -> float:
         path.unlink()
     from visitorhub.core.db import make_engine, make_session_factory
     from visitorhub.core.service import WriteContext
-    from visitorhub.integration.templates.engine import ImportOptions, run_import
+    from visitorhub.integration.templates.execution import ImportOptions, run_import
     from visitorhub.integration.templates.loaders import load_template
     from visitorhub.migrations import upgrade
 
@@ -189,7 +189,7 @@ def populate(path: Path, count: int) -> float:
         session.commit()
     engine.dispose()
     if report.failed:
-        raise RuntimeError(f"populating failed: {report.as_dict()['errors'][:3]}")
+        raise RuntimeError(f"populating failed: {report.as_json()['errors'][:3]}")
     tmp.replace(path)
     return time.perf_counter() - began
 
@@ -277,7 +277,7 @@ def phase_stream(db: Path, url: str, count: int, size: int) -> tuple[float, dict
         report = run_subscription(sessions, subscription_id, settings, sender)
         seconds = time.perf_counter() - began
     engine.dispose()
-    return seconds, report.as_dict()
+    return seconds, report.as_json()
 
 
 # ---------------------------------------------------------------------------------------------------

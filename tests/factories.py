@@ -107,9 +107,9 @@ def add_external_id(
 ) -> None:
     """Store an external id through the service, as a non-API entry point would: for types the seed's create
     operation does not list (analytics, pas_barcode, fid_barcode). Committed, so the app's requests see it."""
-    from visitorhub.domains.visitors.service import external_id_service
+    from visitorhub.domains.visitors.resources import external_ids
 
-    external_id_service.create(
+    external_ids.service.create(
         session,
         {
             "visitor_id": uuid.UUID(visitor_id),

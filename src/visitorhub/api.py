@@ -1,4 +1,5 @@
-"""Every router of the service, in the order they are matched."""
+"""Every route of the service: the system's, each declared resource's, each family's own operations and
+the integration routes; matched static-before-parameterised whatever order they are listed in."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ from functools import cache
 
 from fastapi import APIRouter
 
-from visitorhub.domains.centers import resources as centers
-from visitorhub.domains.vehicles import resources as vehicles
-from visitorhub.domains.visitors import resources as visitors
+from visitorhub.core.router import resource_router, route_order
+from visitorhub.domains import all_resources, endpoint_routers
 from visitorhub.integration.streams import endpoints as streams
 from visitorhub.integration.templates import endpoints as templates
 from visitorhub.system import endpoints as system
@@ -21,10 +21,12 @@ def build_api_router() -> APIRouter:
     router = APIRouter()
     router.include_router(system.router)
     router.include_router(metrics.router)
-    router.include_router(visitors.build_router())
-    router.include_router(vehicles.router)
-    router.include_router(centers.router)
-    # Before templates: their `/integration/{template}` would otherwise match `/integration/subscriptions`.
+    for family_router in endpoint_routers():
+        router.include_router(family_router)
+    for resource in all_resources().values():
+        if resource.operations:
+            router.include_router(resource_router(resource))
     router.include_router(streams.router)
     router.include_router(templates.router)
+    router.routes[:] = route_order(router.routes)
     return router

@@ -14,7 +14,8 @@ from visitorhub import __version__
 from visitorhub.api import build_api_router
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
-from visitorhub.errors import install_error_handlers
+from visitorhub.core.router import operation_id
+from visitorhub.handlers import install_error_handlers
 
 DESCRIPTION = """The Visitor API of visitorhub: visitors, vehicles, centres and more.
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
         description=DESCRIPTION,
         docs_url="/docs",
         lifespan=_lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine, make_url
 
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
-from visitorhub.domains.visitors.service import external_id_service, visitor_service
+from visitorhub.domains.visitors.resources import external_ids, visitor_service
 from visitorhub.models import ChangeLogEntry, ExternalId, Vehicle, Visitor
 
 SEED_XML = (
@@ -486,7 +486,7 @@ def test_export_since_counts_a_deleted_child(db_url: str, engine: Engine) -> Non
                     "acquisition_pc_code": "FR-SC-123",
                 },
             )
-            external_id_service.create(
+            external_ids.service.create(
                 session,
                 {
                     "visitor_id": visitor.visitor_id,
@@ -512,5 +512,5 @@ def test_export_since_counts_a_deleted_child(db_url: str, engine: Engine) -> Non
     assert exported() == []
     with unit_of_work(sessions) as session:
         gone = session.scalars(select(ExternalId).where(ExternalId.external_id == "crm-deleted-gone")).one()
-        external_id_service.delete(session, gone)
+        external_ids.service.delete(session, gone)
     assert exported() == [("deleted-gone@example.com", None)]

@@ -1,5 +1,6 @@
 """The batch helpers of the write path (used by template imports) give the same results as the per-record path:
-VisitorService.batch, CrudService.insert_many, the fast paths of apply_create and represent."""
+the unique lookups of CrudService.batch (and the visitors' barcodes), CrudService.insert_many, the fast paths
+of apply_create and represent."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from visitorhub.core.service import WriteContext
-from visitorhub.domains.vehicles.service import vehicle_service
-from visitorhub.domains.visitors.service import visitor_service
+from visitorhub.core.service import WriteContext, written
+from visitorhub.domains.vehicles.resources import vehicles
+from visitorhub.domains.visitors.resources import visitor_service
 from visitorhub.errors import Conflict
 from visitorhub.models import Vehicle, Visitor
 
@@ -52,6 +53,15 @@ class _Statements:
         event.remove(self.session.get_bind(), "before_cursor_execute", self._seen)
 
 
+def _email_taken(session: Session, email: str) -> bool:
+    """The declared unique rule on e-mails, checked as a create would."""
+    try:
+        visitor_service.check_unique(session, {"email": email})
+    except Conflict:
+        return True
+    return False
+
+
 class TestVisitorBatch:
     def test_answers_the_email_check_like_the_per_visitor_query(self, session: Session) -> None:
         taken = _visitor(session, email="Mixed.Case@Example.com")
@@ -59,8 +69,8 @@ class TestVisitorBatch:
         with visitor_service.batch(session, [{"email": "mixed.case@example.com"}, free]):
             statements = _Statements(session)
             try:
-                assert visitor_service.email_taken(session, "MIXED.case@example.com")
-                assert not visitor_service.email_taken(session, free["email"])
+                assert _email_taken(session, "MIXED.case@example.com")
+                assert not _email_taken(session, free["email"])
                 with pytest.raises(Conflict):
                     visitor_service.plan_create(session, _visitor_values(email=taken.email), WriteContext())
                 planned = visitor_service.plan_create(session, free, WriteContext())
@@ -69,8 +79,8 @@ class TestVisitorBatch:
             assert statements.count == 0  # all answered from the batch's lookups
         assert len(planned["barcode"]) == 13
         # Outside the batch, the same answers come from the per-visitor queries.
-        assert visitor_service.email_taken(session, "mixed.case@example.com")
-        assert not visitor_service.email_taken(session, free["email"])
+        assert _email_taken(session, "mixed.case@example.com")
+        assert not _email_taken(session, free["email"])
 
     def test_barcodes_are_distinct_and_unused(self, session: Session) -> None:
         existing = _visitor(session)
@@ -83,20 +93,20 @@ class TestVisitorBatch:
     def test_a_flush_drops_the_preloaded_answers(self, session: Session) -> None:
         values = _visitor_values()
         with visitor_service.batch(session, [values]):
-            assert not visitor_service.email_taken(session, values["email"])
+            assert not _email_taken(session, values["email"])
             _visitor(session, email=values["email"])  # create() flushes: the answer no longer holds
-            assert visitor_service.email_taken(session, values["email"])
+            assert _email_taken(session, values["email"])
 
     def test_an_email_not_in_the_batch_is_queried(self, session: Session) -> None:
         other = _visitor(session)
         with visitor_service.batch(session, [_visitor_values()]):
-            assert visitor_service.email_taken(session, other.email)
+            assert _email_taken(session, other.email)
 
 
 def _new_vehicles(session: Session, visitor: Visitor, plates: list[str]) -> list[Vehicle]:
     return [
-        vehicle_service.new_record(
-            vehicle_service.plan_create(
+        vehicles.service.new_record(
+            vehicles.service.plan_create(
                 session, {"visitor_id": visitor.visitor_id, "license_plate": plate}, WriteContext()
             )
         )
@@ -115,14 +125,14 @@ def _row(session: Session, model: type[Visitor] | type[Vehicle], key: Any) -> di
 class TestInsertMany:
     def test_numbers_integer_keys_in_order(self, session: Session) -> None:
         visitor = _visitor(session)
-        first = vehicle_service.create(
+        first = vehicles.service.create(
             session, {"visitor_id": visitor.visitor_id, "license_plate": "AA-001-AA"}, WriteContext()
         )
         new = _new_vehicles(session, visitor, [f"AA-{i:03d}-AB" for i in range(3)])
         session.flush()  # the change records create() added
         statements = _Statements(session)
         try:
-            vehicle_service.insert_many(session, new)
+            vehicles.service.insert_many(session, new)
         finally:
             statements.close()
         ids = [v.vehicle_id for v in new]
@@ -143,25 +153,25 @@ class TestInsertMany:
 
     def test_writes_the_row_a_flush_writes_and_the_record_shows_it(self, session: Session) -> None:
         visitor = _visitor(session)
-        flushed = vehicle_service.apply_create(
+        flushed = vehicles.service.apply_create(
             session,
-            vehicle_service.plan_create(
+            vehicles.service.plan_create(
                 session, {"visitor_id": visitor.visitor_id, "license_plate": "bb-1"}, WriteContext()
             ),
         )
         session.flush()
         (inserted,) = _new_vehicles(session, visitor, ["bb-2"])
         inserted.creation_date = inserted.update_date = flushed.creation_date
-        vehicle_service.insert_many(session, [inserted])
+        vehicles.service.insert_many(session, [inserted])
         assert sa_inspect(inserted).transient  # the writer drops it with the batch
-        represented = vehicle_service.represent(inserted)
+        represented = vehicles.service.represent(inserted)
         flushed_row = _row(session, Vehicle, flushed.vehicle_id)
         inserted_row = _row(session, Vehicle, inserted.vehicle_id)
         for row in (flushed_row, inserted_row):
             row.pop("vehicle_id"), row.pop("license_plate"), row.pop("license_plate_normalized")
         assert inserted_row == flushed_row
         stored = session.get(Vehicle, inserted.vehicle_id)
-        assert represented == vehicle_service.represent(stored)
+        assert represented == vehicles.service.represent(stored)
 
     def test_column_defaults_fill_unset_columns(self, session: Session) -> None:
         values = visitor_service.plan_create(session, _visitor_values(), WriteContext())
@@ -183,14 +193,16 @@ class TestInsertMany:
     def test_records_that_need_the_unit_of_work_are_flushed(self, session: Session) -> None:
         visitor = _visitor(session)
         visitor.first_name = "Changed"  # pending in the session: flushed first
+        written(session, visitor)  # (these mechanics are the write path's own: the guard lets them pass)
         now = visitor.creation_date
         linked = Vehicle(visitor=visitor, license_plate="CC-1", license_plate_normalized="CC1")
         linked.creation_date = linked.update_date = now
-        undated = vehicle_service.new_record(
+        written(session, linked)
+        undated = vehicles.service.new_record(
             {"visitor_id": visitor.visitor_id, "license_plate": "CC-2", "license_plate_normalized": "CC2"}
         )
         del undated.__dict__["creation_date"]  # a default the database side would compute
-        vehicle_service.insert_many(session, [linked, undated])
+        vehicles.service.insert_many(session, [linked, undated])
         assert linked in session
         assert undated in session
         assert linked.visitor_id == visitor.visitor_id
@@ -200,10 +212,10 @@ class TestInsertMany:
     def test_new_visitors_drop_the_preloaded_answers(self, session: Session) -> None:
         values = _visitor_values()
         with visitor_service.batch(session, [values]):
-            assert not visitor_service.email_taken(session, values["email"])
+            assert not _email_taken(session, values["email"])
             planned = visitor_service.plan_create(session, values, WriteContext())
             visitor_service.insert_many(session, [visitor_service.new_record(planned)])
-            assert visitor_service.email_taken(session, values["email"])
+            assert _email_taken(session, values["email"])
 
 
 class TestApplyCreateAndRepresent:
@@ -215,6 +227,7 @@ class TestApplyCreateAndRepresent:
         slow.barcode = ("1" if values["barcode"][0] == "0" else "0") + values["barcode"][1:]
         slow.creation_date = slow.update_date = fast.creation_date
         session.add(slow)
+        written(session, slow)
         session.flush()
         session.expire_all()
         a, b = visitor_service.represent(fast), visitor_service.represent(slow)
@@ -224,7 +237,7 @@ class TestApplyCreateAndRepresent:
 
     def test_unknown_names_are_refused(self, session: Session) -> None:
         with pytest.raises(TypeError):
-            vehicle_service.apply_create(session, {"license_plate": "X", "no_such_column": 1})
+            vehicles.service.apply_create(session, {"license_plate": "X", "no_such_column": 1})
 
     @pytest.mark.parametrize("state", ["pending", "flushed", "expired"])
     def test_represent_equals_validation_from_the_attributes(self, session: Session, state: str) -> None:

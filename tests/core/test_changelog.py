@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tests.factories import center_body, changes, create_center, create_vehicle, create_visitor, vehicle_body
 from visitorhub.core import changelog
 from visitorhub.core.db import make_session_factory, unit_of_work
-from visitorhub.domains.centers.service import center_service
+from visitorhub.domains.centers.resources import centers
 from visitorhub.models import Center, ChangeLogEntry, Vehicle
 
 
@@ -247,7 +247,7 @@ def test_unit_of_work_rolls_back_on_error(connection: Connection, session: Sessi
 
     def write_then_fail() -> None:
         with unit_of_work(factory) as uow:
-            center_service.create(uow, body)
+            centers.service.create(uow, body)
             uow.flush()
             assert uow.get(Center, "UOW-1") is not None
             assert _count(uow, ChangeLogEntry) == log_before + 1
@@ -261,7 +261,7 @@ def test_unit_of_work_rolls_back_on_error(connection: Connection, session: Sessi
         assert _count(check, ChangeLogEntry) == log_before
 
     with unit_of_work(factory) as uow:
-        center_service.create(uow, body)
+        centers.service.create(uow, body)
     with unit_of_work(factory) as check:
         assert check.get(Center, "UOW-1") is not None
         log = changelog.read_after(check, 0, 10, "Center")

@@ -74,7 +74,7 @@ def run(
     with _stop_on_signals() as stop, Sender(settings) as sender:
         reports = delivery.run_all(factory, settings, sender, ids, stop)
     if as_json:
-        typer.echo(json.dumps([report.as_dict() for report in reports], indent=2))
+        typer.echo(json.dumps([report.as_json() for report in reports], indent=2))
     else:
         table = Table("subscription", "outcome", "stopped", "payloads", "records", "cursor", "lag")
         for report in reports:
@@ -134,6 +134,6 @@ def replay(delivery_id: str = typer.Argument(..., help="A delivered or dead-lett
     settings = get_settings()
     with app_errors(), Sender(settings) as sender:
         outcome = delivery.replay_delivery(sessions(settings, migrate=True), delivery_id, settings, sender)
-    typer.echo(json.dumps(outcome.as_dict(), indent=2))
+    typer.echo(json.dumps(outcome.as_json(), indent=2))
     if outcome.outcome != "delivered":
         raise typer.Exit(1)

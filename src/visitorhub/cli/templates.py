@@ -29,8 +29,8 @@ from visitorhub.core.db import unit_of_work
 from visitorhub.integration.templates import formats
 
 if TYPE_CHECKING:
-    from visitorhub.integration.templates.engine import ImportReport
     from visitorhub.integration.templates.loaders import Format
+    from visitorhub.integration.templates.report import ImportReport
     from visitorhub.integration.templates.spec import Template
 
 templates_app = typer.Typer(help="Integration templates: import/export mappings.", no_args_is_help=True)
@@ -161,7 +161,7 @@ def import_file(
     ),
 ) -> None:
     """Import a CSV, JSON Lines or JSON file through a template, streamed; exit 1 when a row failed."""
-    from visitorhub.integration.templates import engine, service
+    from visitorhub.integration.templates import execution, service
 
     try:
         formats.format_of(file)
@@ -169,7 +169,7 @@ def import_file(
         raise fail(str(exc), 2) from None
     if not file.is_file():
         raise fail(f"{file}: no such file", 2)
-    options = engine.ImportOptions(
+    options = execution.ImportOptions(
         simulate=simulate, verbose=verbose, stop_on_error=stop_on_error, chunk_size=chunk_size
     )
     progress = Progress(
@@ -199,7 +199,7 @@ def import_file(
         rows = formats.read_rows(file, on_read=lambda size: progress.advance(task, size))
         try:
             with progress:
-                report = engine.run_import(
+                report = execution.run_import(
                     session,
                     template,
                     rows,
@@ -213,7 +213,7 @@ def import_file(
             raise fail(f"{exc}{done}") from None
     _print_report(report, verbose)
     if report_path is not None:
-        report_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        report_path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
         err.print(f"Report written to {report_path}.", markup=False, highlight=False)
     if report.failed:
         raise typer.Exit(1)
@@ -221,9 +221,9 @@ def import_file(
 
 def _print_report(report: ImportReport, verbose: bool) -> None:
     if verbose:
-        for op in report.operations or []:
-            key = json.dumps(op["key"], ensure_ascii=False) if op["key"] is not None else "-"
-            typer.echo(f"{op['index']}\t{op['entity']}\t{op['operation']}\t{key}\t{op['id'] or '-'}")
+        for op in report.operations:
+            key = json.dumps(op.key, ensure_ascii=False) if op.key is not None else "-"
+            typer.echo(f"{op.index}\t{op.entity}\t{op.operation}\t{key}\t{op.id or '-'}")
     title = "Simulated import (nothing written)" if report.simulate else "Import"
     table = Table("entity", title=title)
     for column in ("inserted", "updated", "unchanged"):
@@ -238,7 +238,7 @@ def _print_report(report: ImportReport, verbose: bool) -> None:
     if report.errors:
         errors = Table("row", "field", "message", title="Errors (row = 0-based index in the file)")
         for error in report.errors[:SHOWN_ERRORS]:
-            errors.add_row(str(error["index"]), error["field"] or "", error["message"])
+            errors.add_row(str(error.index), error.field or "", error.message)
         out.print(errors)
         if len(report.errors) > SHOWN_ERRORS:
             more = len(report.errors) - SHOWN_ERRORS
@@ -259,7 +259,7 @@ def export_rows(
     output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout"),
 ) -> None:
     """Export the rows of a template, all pages, to stdout or a file."""
-    from visitorhub.integration.templates import engine, service
+    from visitorhub.integration.templates import export, service
 
     row_format = _export_format(fmt, output)
     since_at = None
@@ -277,7 +277,7 @@ def export_rows(
             writer = formats.RowWriter(stream, row_format, columns)
             cursor = None
             while True:
-                rows, cursor = engine.export_page(session, template, since_at, cursor, EXPORT_PAGE)
+                rows, cursor = export.export_page(session, template, since_at, cursor, EXPORT_PAGE)
                 writer.write_all(rows)
                 session.expunge_all()  # keep the identity map to one page
                 if cursor is None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import Select
-from starlette.datastructures import URL
 
 from visitorhub.core.resource import Resource
-from visitorhub.core.schemas import metadata
 from visitorhub.errors import BadRequest
-
-T = TypeVar("T")
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 25
@@ -48,6 +42,8 @@ def list_query_model(resource: Resource, base: type[BaseModel] = ListQuery) -> t
     filters: dict[str, Any] = {
         f.name: (f.annotation | None, Field(f.default, description=f.description)) for f in resource.filters
     }
+    if resource.soft_delete:
+        filters["includeDeleted"] = (bool, Field(False, description="Include soft-deleted records"))
     name = "".join(part.title() for part in resource.name.replace("-", "_").split("_")) + "ListQuery"
     return create_model(name, __base__=base, **filters)
 
@@ -97,22 +93,3 @@ def select_fields(record: dict[str, Any], fields: list[str] | None) -> dict[str,
     if fields is None:
         return record
     return {name: record[name] for name in fields}
-
-
-def page_response(
-    url: URL, rows: Sequence[T], query: OffsetQuery, render: Callable[[T], dict[str, Any]]
-) -> JSONResponse:
-    """A list page from `rows` fetched with `limit + 1`: the extra row only says a next page exists."""
-    has_next = len(rows) > query.limit
-    data = [render(row) for row in rows[: query.limit]]
-    links = page_links(url, query.offset, query.limit, has_next)
-    return JSONResponse({"data": data, "metadata": metadata(links)})
-
-
-def page_links(url: URL, offset: int, limit: int, has_next: bool) -> dict[str, Any]:
-    links: dict[str, Any] = {"self": str(url)}
-    if has_next:
-        links["next"] = str(url.include_query_params(offset=offset + limit, limit=limit))
-    if offset > 0:
-        links["prev"] = str(url.include_query_params(offset=max(offset - limit, 0), limit=limit))
-    return links

@@ -1,29 +1,34 @@
-"""crud_routes(resource, router): the list / get / create / update / delete routes of a Resource."""
+"""resource_router(resource): the list / get / create / update / delete routes of a Resource, and what
+every route shares (scopes, error documentation, operation ids, static-before-parameterised order)."""
 
 # No `from __future__ import annotations` here: the generated endpoints annotate with local classes,
 # which FastAPI must see as objects, not strings.
 
 import inspect
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from visitorhub.core.auth import require
+from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.listing import (
     FieldsQuery,
     apply_sort,
     list_query_model,
-    page_links,
     parse_fields,
     select_fields,
 )
 from visitorhub.core.resource import Resource
+from visitorhub.core.responses import one, page
 from visitorhub.core.schemas import ErrorEnvelope, data_envelope, list_envelope
 from visitorhub.errors import NotFound
 
@@ -41,6 +46,28 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 READ = [Depends(require("read"))]
 WRITE = [Depends(require("write"))]
+ADMIN = [Depends(require("admin"))]
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operationId generated clients name their methods after: the endpoint's name in camelCase
+    (`revoke_api_key` -> `revokeApiKey`); generated routes are named from their resource and action."""
+    return to_camel(route.name)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("-", "_")
+
+
+def route_order(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """Routes with a literal segment before those with a parameter in the same place
+    (`/visitors/details` before `/visitors/{visitorId}`), whatever order they were declared in."""
+
+    def key(route: BaseRoute) -> tuple[bool, ...]:
+        path: str = getattr(route, "path", "")
+        return tuple(segment.startswith("{") for segment in path.split("/"))
+
+    return sorted(routes, key=key)
 
 
 def with_path_params(
@@ -66,53 +93,50 @@ def with_path_params(
 
 def path_params(resource: Resource, item: bool) -> list[tuple[str, Any]]:
     params: list[tuple[str, Any]] = []
-    if resource.parent:
-        params.append((resource.parent.param, resource.parent.annotation))
+    parent = resource.parent_resource
+    if parent is not None:
+        params.append((parent.key or "", parent.key_type))
     if item:
-        assert resource.key
-        params.append((resource.key, resource.key_annotation))
+        params.append((resource.key or "", resource.key_type))
     return params
 
 
 def check_parent(session: Session, resource: Resource, path: dict[str, Any]) -> None:
-    parent = resource.parent
-    if parent and session.get(parent.model, path[parent.param]) is None:
-        raise NotFound(f"{parent.label} {path[parent.param]} does not exist.", field=parent.param)
+    """404 naming the parent when the record the path hangs from does not exist."""
+    parent = resource.parent_resource
+    if parent is None:
+        return
+    value = path[parent.key or ""]
+    stmt = select(getattr(parent.model, parent.key_attr)).where(
+        getattr(parent.model, parent.key_attr) == value
+    )
+    if session.scalar(stmt) is None:
+        raise NotFound(f"{parent.entity} {value} does not exist.", field=parent.key)
 
 
 def scoped(resource: Resource, stmt: Select[Any], path: dict[str, Any]) -> Select[Any]:
-    if resource.parent:
-        stmt = stmt.where(getattr(resource.model, resource.parent.column) == path[resource.parent.param])
+    if resource.parent_attr:
+        stmt = stmt.where(getattr(resource.model, resource.parent_attr) == path[resource.parent_field or ""])
     return stmt
 
 
 def load_item(session: Session, resource: Resource, path: dict[str, Any]) -> Any:
     """The addressed record, or a 404 naming the parent or the key that does not exist."""
     check_parent(session, resource, path)
-    assert resource.key
+    key = path[resource.key or ""]
     stmt = scoped(resource, select(resource.model), path).where(
-        getattr(resource.model, resource.key_column) == path[resource.key]
+        getattr(resource.model, resource.key_attr) == key
     )
     obj = session.scalars(stmt).first()
     if obj is None:
-        raise NotFound(f"{resource.entity} {path[resource.key]} does not exist.", field=resource.key)
+        raise NotFound(f"{resource.entity} {key} does not exist.", field=resource.key)
     return obj
 
 
-def data_response(data: Any, status_code: int = 200) -> JSONResponse:
-    return JSONResponse({"data": data}, status_code=status_code)
-
-
-def list_response(request: Request, resource: Resource, rows: list[Any], query: Any) -> JSONResponse:
-    """A page: `rows` holds up to limit + 1 records; the extra one only says that a next page exists."""
-    fields = parse_fields(resource, query.fields)
-    has_next = len(rows) > query.limit
-    data = [select_fields(resource.service.represent(row), fields) for row in rows[: query.limit]]
-    links = page_links(request.url, query.offset, query.limit, has_next)
-    return JSONResponse({"data": data, "metadata": {"version": 1, "_links": links}})
-
-
 def filtered(resource: Resource, stmt: Select[Any], query: BaseModel) -> Select[Any]:
+    attr = resource.soft_delete_attr
+    if attr and not getattr(query, "includeDeleted", False):
+        stmt = stmt.where(getattr(resource.model, attr).is_(None))
     if resource.base_filter:
         stmt = resource.base_filter(stmt, query)
     for f in resource.filters:
@@ -122,35 +146,39 @@ def filtered(resource: Resource, stmt: Select[Any], query: BaseModel) -> Select[
     return stmt
 
 
-def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
-    """Add the operations named in `resource.summaries` to `router` (after any custom routes)."""
+def resource_router(resource: Resource) -> APIRouter:
+    """The operations `resource.operations` names, documented from the catalogue."""
+    router = APIRouter()
     read_model = resource.read
-    ops = resource.summaries
+    plural = _snake(resource.name)
+    singular = _snake(resource.entity)
 
-    def add(op: str, method: str, endpoint: Callable[..., Any], item: bool, **extra: Any) -> None:
-        """Register one operation: path, summary, description, operation id and error docs from `resource`."""
+    def add(action: str, method: str, endpoint: Callable[..., Any], item: bool, **extra: Any) -> None:
+        spec = resource.operations[action]
+        docs = documented(spec) if isinstance(spec, int) else {"summary": spec}
         router.add_api_route(
-            resource.item_path if item else resource.path,
+            resource.item_path if item else resource.collection_path,
             with_path_params(endpoint, path_params(resource, item), **extra.pop("annotations", {})),
             methods=[method],
-            summary=ops[op],
-            description=resource.descriptions.get(op, ""),
-            operation_id=f"{op}_{resource.name}",
-            tags=[resource.tag],
+            name=f"{action}_{plural if action == 'list' else singular}",
+            description=resource.descriptions.get(action, ""),
+            tags=[resource.tag_name],
             responses=ERROR_RESPONSES,
+            **docs,
             **extra,
         )
 
-    if "list" in ops:
+    if "list" in resource.operations:
         query_model = list_query_model(resource)
 
         def list_items(request: Request, session: DbSession, query: Any, **path: Any) -> Response:
             check_parent(session, resource, path)
+            fields = parse_fields(resource, query.fields)
             stmt = filtered(resource, scoped(resource, select(resource.model), path), query)
             stmt = apply_sort(resource, stmt, query.sort)
-            parse_fields(resource, query.fields)
             rows = list(session.scalars(stmt.offset(query.offset).limit(query.limit + 1)))
-            return list_response(request, resource, rows, query)
+            represent = resource.service.represent
+            return page(request.url, rows, query, lambda row: select_fields(represent(row), fields))
 
         add(
             "list",
@@ -162,58 +190,56 @@ def crud_routes(resource: Resource, router: APIRouter) -> APIRouter:
             dependencies=READ,
         )
 
-    if "create" in ops:
+    if "create" in resource.operations:
         assert resource.create
-        create_model = resource.create
 
         def create_item(session: DbSession, ctx: WriteCtx, body: Any, **path: Any) -> Response:
             check_parent(session, resource, path)
             values = body.model_dump()
-            if resource.parent:
-                values[resource.parent.column] = path[resource.parent.param]
+            if resource.parent_attr:
+                values[resource.parent_attr] = path[resource.parent_field or ""]
             obj = resource.service.create(session, values, ctx)
-            return data_response(resource.service.represent(obj), resource.create_status)
+            return one(resource.service.represent(obj), resource.create_status)
 
         add(
             "create",
             "POST",
             create_item,
             False,
-            annotations={"body": Annotated[create_model, Body()]},
+            annotations={"body": Annotated[resource.create, Body()]},
             response_model=data_envelope(read_model),
             status_code=resource.create_status,
             dependencies=WRITE,
         )
 
-    if "get" in ops:
+    if "get" in resource.operations:
 
         def get_item(session: DbSession, query: Annotated[FieldsQuery, Query()], **path: Any) -> Response:
             obj = load_item(session, resource, path)
             fields = parse_fields(resource, query.fields)
-            return data_response(select_fields(resource.service.represent(obj), fields))
+            return one(select_fields(resource.service.represent(obj), fields))
 
         add("get", "GET", get_item, True, response_model=data_envelope(read_model), dependencies=READ)
 
-    if "update" in ops:
-        assert resource.update
-        update_model = resource.update
+    if "update" in resource.operations:
+        assert resource.update_schema
 
         def update_item(session: DbSession, ctx: WriteCtx, body: Any, **path: Any) -> Response:
             obj = load_item(session, resource, path)
             resource.service.update(session, obj, body.model_dump(exclude_unset=True), ctx)
-            return data_response(resource.service.represent(obj))
+            return one(resource.service.represent(obj))
 
         add(
             "update",
             "PATCH",
             update_item,
             True,
-            annotations={"body": Annotated[update_model, Body()]},
+            annotations={"body": Annotated[resource.update_schema, Body()]},
             response_model=data_envelope(read_model),
             dependencies=WRITE,
         )
 
-    if "delete" in ops:
+    if "delete" in resource.operations:
 
         def delete_item(session: DbSession, ctx: WriteCtx, **path: Any) -> Response:
             obj = load_item(session, resource, path)

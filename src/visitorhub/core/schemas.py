@@ -19,6 +19,10 @@ class ApiModel(BaseModel):
         extra="forbid",
     )
 
+    def as_json(self) -> dict[str, Any]:
+        """The camelCase JSON form, as the API sends it."""
+        return self.model_dump(mode="json", by_alias=True)
+
 
 class Links(BaseModel):
     self: str | None = None
@@ -56,11 +60,6 @@ class ErrorItem(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     errors: list[ErrorItem]
-
-
-def metadata(links: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The `metadata` block of list (and some single-object) responses."""
-    return {"version": 1, "_links": links or {}}
 
 
 def data_envelope(model: type[BaseModel]) -> type[BaseModel]:

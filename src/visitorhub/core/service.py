@@ -1,32 +1,39 @@
-"""CrudService: the one write path. Validate, write, append to the change log; never commit."""
+"""CrudService: the one write path. Validate, write, append to the change log; never commit.
+
+Every create, update and delete of a declared resource, from the API, a template import, a channel or a
+connector, goes through a service: its rules (the declaration's unique, immutable and soft-delete fields,
+plus a family's own prepare_* hooks), then the write, then the change record, in the caller's transaction.
+A guard (before_flush) refuses to flush a change to a declared entity that did not come this way.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, String, and_, event, func, insert, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
 from visitorhub.core.db import Base, as_utc, utcnow
-from visitorhub.core.schemas import ApiModel
-from visitorhub.errors import InvalidInput
+from visitorhub.core.resource import REGISTRY, Unique
+from visitorhub.errors import Conflict, InvalidInput
+
+if TYPE_CHECKING:
+    from visitorhub.core.resource import Resource
 
 M = TypeVar("M", bound=Base)
 
-# Every entity that has a write path, by entity name ("Visitor"); filled as services are created.
-_SERVICES: dict[str, CrudService[Any]] = {}
-
-
-def known_entities() -> list[str]:
-    return sorted(_SERVICES)
+_WRITTEN = "visitorhub.written"  # session.info: ids of the records the write path changed since the flush
+_UNIQUE = "visitorhub.unique"  # session.info: unique keys looked up for a batch (see CrudService.batch)
+IN_LIST = 500  # values per IN (...) list: well under every backend's parameter limit
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,10 @@ class WriteContext:
     """Who is writing: the API key name, a template import, a channel..."""
 
     actor: str | None = None
+
+
+class UnloggedWrite(RuntimeError):
+    """A declared entity was changed outside the write path: its change would miss the change log."""
 
 
 def same_value(old: Any, new: Any) -> bool:
@@ -60,14 +71,23 @@ class _InsertColumns:
         return [dict(zip(columns, values(obj.__dict__), strict=True)) for obj in records]
 
 
-class CrudService(Generic[M]):
-    """Writes one entity type. Subclasses add rules through the prepare_* hooks."""
+@dataclass
+class _UniqueLookups:
+    """Unique keys looked up at once for a batch: valid until the next flush or insert."""
 
-    def __init__(self, model: type[M], entity: str, read: type[ApiModel]) -> None:
-        self.model = model
-        self.entity = entity
-        self.read = read
-        mapper = sa_inspect(model)
+    checked: set[tuple[Any, ...]]
+    taken: set[tuple[Any, ...]]
+
+
+class CrudService(Generic[M]):
+    """Writes one resource's records. A family with rules of its own subclasses it (prepare_* hooks)."""
+
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.model: type[M] = resource.model  # type: ignore[assignment]
+        self.entity = resource.entity
+        self.read = resource.read
+        mapper = sa_inspect(self.model)
         self.pk_attr: str = mapper.primary_key[0].key or ""
         self._non_nullable = {attr.key for attr in mapper.column_attrs if not attr.columns[0].nullable}
         # The integer primary key the database numbers (None for client-chosen keys such as UUIDs).
@@ -79,9 +99,8 @@ class CrudService(Generic[M]):
         self._columns: _InsertColumns | None = None  # see _insert_columns
         # The read schema's fields, when all of them are plain columns (see represent).
         columns = {attr.key for attr in mapper.column_attrs}
-        fields = tuple(read.model_fields)
+        fields = tuple(self.read.model_fields)
         self._read_columns: tuple[str, ...] | None = fields if columns.issuperset(fields) else None
-        _SERVICES[entity] = self
 
     def represent(self, obj: M) -> dict[str, Any]:
         """The API representation, as sent in responses and stored in the change log."""
@@ -98,7 +117,7 @@ class CrudService(Generic[M]):
     def entity_id(self, obj: M) -> Any:
         return getattr(obj, self.pk_attr)
 
-    # Hooks -----------------------------------------------------------------------------------------
+    # Hooks: a family's own rules -------------------------------------------------------------------
 
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         return values
@@ -108,28 +127,131 @@ class CrudService(Generic[M]):
     ) -> dict[str, Any]:
         return changes
 
-    def before_delete(self, session: Session, obj: M, ctx: WriteContext) -> None:
-        """Delete dependants through their own services, so each one reaches the change log."""
-
     @contextmanager
     def batch(self, session: Session, candidates: Sequence[dict[str, Any]]) -> Iterator[None]:
         """For batch writers: inside the block, plan_create is called for records like `candidates` (the
-        values a writer may create) with no flush in between, so prepare_create may answer its per-record
-        lookups from a few queries made here, with the same answers. The default preloads nothing."""
-        yield
+        values a writer may create) with no flush in between, so the checks may answer their per-record
+        lookups from a few queries made here, with the same answers: the declared unique fields are
+        looked up once per rule and chunk. Skipped when the session autoflushes."""
+        if session.autoflush or not candidates or not self.resource.unique:
+            yield
+            return
+        lookups: dict[tuple[str, int], _UniqueLookups] = session.info.setdefault(_UNIQUE, {})
+        for index, rule in enumerate(self.resource.unique):
+            keys = {key for values in candidates if (key := self._unique_key(rule, values)) is not None}
+            taken: set[tuple[Any, ...]] = set()
+            columns = self._unique_columns(rule)
+            key_list = sorted(keys, key=repr)
+            for start in range(0, len(key_list), IN_LIST):
+                part = key_list[start : start + IN_LIST]
+                if len(columns) == 1:
+                    stmt = select(columns[0]).where(columns[0].in_([key[0] for key in part]))
+                else:
+                    stmt = select(*columns).where(tuple_(*columns).in_(part))
+                taken.update(tuple(row) for row in session.execute(stmt))
+            lookups[(self.entity, index)] = _UniqueLookups(keys, taken)
+        try:
+            yield
+        finally:
+            for index in range(len(self.resource.unique)):
+                lookups.pop((self.entity, index), None)
+
+    # Generic rules from the declaration --------------------------------------------------------------
+
+    def _unique_key(self, rule: Unique, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The values of a unique rule's fields as the lookup compares them (None: not all known)."""
+        parts = []
+        for name in rule.fields:
+            value = values.get(self.resource.attributes[name])
+            if isinstance(value, str) and rule.lower:
+                value = value.lower()
+            elif value is None:
+                if not self._coalesced(name):
+                    return None  # NULL equals nothing: no clash possible
+                value = ""
+            parts.append(value)
+        return tuple(parts)
+
+    def _coalesced(self, name: str) -> bool:
+        """A nullable text field of a unique rule: null counts as '' (the index is on coalesce(col, ''))."""
+        column = getattr(self.model, self.resource.attributes[name])
+        return bool(column.nullable) and isinstance(column.type, String)
+
+    def _unique_columns(self, rule: Unique) -> list[ColumnElement[Any]]:
+        columns: list[ColumnElement[Any]] = []
+        for name in rule.fields:
+            column = getattr(self.model, self.resource.attributes[name])
+            if rule.lower:
+                columns.append(func.lower(column))
+            elif self._coalesced(name):
+                columns.append(func.coalesce(column, ""))
+            else:
+                columns.append(column)
+        return columns
+
+    def check_unique(self, session: Session, values: dict[str, Any], own: M | None = None) -> None:
+        """409 naming the field when another record holds the same values of a unique rule."""
+        for index, rule in enumerate(self.resource.unique):
+            if own is not None and not any(self.resource.attributes[f] in values for f in rule.fields):
+                continue
+            merged = values if own is None else {**self._values_of(own, rule), **values}
+            key = self._unique_key(rule, merged)
+            if key is None:
+                continue
+            lookups: _UniqueLookups | None = session.info.get(_UNIQUE, {}).get((self.entity, index))
+            if own is None and lookups is not None and key in lookups.checked:
+                taken = key in lookups.taken
+            else:
+                stmt = select(getattr(self.model, self.pk_attr)).where(
+                    and_(*[col == part for col, part in zip(self._unique_columns(rule), key, strict=True)])
+                )
+                if own is not None:
+                    stmt = stmt.where(getattr(self.model, self.pk_attr) != self.entity_id(own))
+                taken = session.scalar(stmt.limit(1)) is not None
+            if taken:
+                raise self._clash(rule, merged)
+
+    def _values_of(self, obj: M, rule: Unique) -> dict[str, Any]:
+        return {self.resource.attributes[f]: getattr(obj, self.resource.attributes[f]) for f in rule.fields}
+
+    def _clash(self, rule: Unique, values: dict[str, Any]) -> Conflict:
+        shown = {name: values.get(self.resource.attributes[name]) for name in rule.fields}
+        if rule.message:
+            message = rule.message.format(**{k: "" if v is None else v for k, v in shown.items()})
+        else:
+            pairs = " and ".join(f"{name} {value}" for name, value in shown.items())
+            message = f"A {self.entity} with {pairs} already exists."
+        return Conflict(message, field=rule.field or rule.fields[-1], code="duplicate")
+
+    def _derive(self, values: dict[str, Any]) -> dict[str, Any]:
+        for attr, (source, compute) in self.resource.derived.items():
+            if values.get(source) is not None:
+                values[attr] = compute(values[source])
+        return values
+
+    def _check_immutable(self, obj: M, changes: dict[str, Any]) -> None:
+        for api_field in self.resource.immutable:
+            attr = self.resource.attributes[api_field]
+            if attr in changes:
+                value = changes.pop(attr)
+                if value is not None and not same_value(getattr(obj, attr), value):
+                    raise InvalidInput(f"{api_field} cannot be changed.", field=api_field, code="immutable")
 
     # Write path ------------------------------------------------------------------------------------
     # create/update = plan (checks and derived values, may raise, changes nothing) + apply (changes the
-    # session, cannot fail) + flush + change log. Batch writers (template imports) plan each record, make
-    # new ones with new_record, apply updates, then write a batch with one flush (updates) and one
+    # session, cannot fail) + flush + change log. Batch writers (core.batch.WriteBatch) plan each record,
+    # make new ones with new_record, apply updates, then write with one flush (updates) and one
     # insert_many per entity, and log it once, so a million rows do not cost a million flushes.
 
     def plan_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        return self.prepare_create(session, dict(values), ctx)
+        values = self._derive(self.prepare_create(session, dict(values), ctx))
+        self.check_unique(session, values)
+        return values
 
     def apply_create(self, session: Session, values: dict[str, Any]) -> M:
         obj = self.new_record(values)
         session.add(obj)
+        written(session, obj)
         return obj
 
     def new_record(self, values: dict[str, Any]) -> M:
@@ -165,16 +287,22 @@ class CrudService(Generic[M]):
         self, session: Session, obj: M, changes: dict[str, Any], ctx: WriteContext
     ) -> dict[str, Any]:
         """The attributes that would change (empty: nothing to do)."""
+        changes = dict(changes)
+        self._check_immutable(obj, changes)
         for key, value in changes.items():
             if value is None and key in self._non_nullable:
                 raise InvalidInput(f"{to_camel(key)} cannot be null.", field=to_camel(key), code="null")
-        changes = self.prepare_update(session, obj, dict(changes), ctx)
-        return {k: v for k, v in changes.items() if not same_value(getattr(obj, k), v)}
+        changes = self._derive(self.prepare_update(session, obj, changes, ctx))
+        diff = {k: v for k, v in changes.items() if not same_value(getattr(obj, k), v)}
+        if diff:
+            self.check_unique(session, diff, own=obj)
+        return diff
 
-    def apply_update(self, obj: M, diff: dict[str, Any]) -> None:
+    def apply_update(self, session: Session, obj: M, diff: dict[str, Any]) -> None:
         for key, value in diff.items():
             setattr(obj, key, value)
         obj.update_date = utcnow()  # type: ignore[attr-defined]
+        written(session, obj)
 
     def insert_many(self, session: Session, records: Sequence[M]) -> None:
         """Batch writers: INSERT new records made by new_record, as a flush would, in one executemany.
@@ -196,7 +324,9 @@ class CrudService(Generic[M]):
                 fast.append(obj)
             else:
                 session.add(obj)
+                written(session, obj)
         session.flush()  # what the session holds (updates, records added above) goes first
+        session.info.pop(_UNIQUE, None)  # as after a flush: new records make looked-up answers stale
         if not fast:
             return
         defaults = columns.defaults
@@ -258,7 +388,7 @@ class CrudService(Generic[M]):
             self._columns = columns
         return columns
 
-    def log(self, session: Session, entries: list[tuple[str, M]]) -> None:
+    def log(self, session: Session, entries: Sequence[tuple[str, M]]) -> None:
         """Append the change records of flushed (operation, record) pairs, in order."""
         changelog.append_many(
             session,
@@ -276,7 +406,7 @@ class CrudService(Generic[M]):
     def create(self, session: Session, values: dict[str, Any], ctx: WriteContext | None = None) -> M:
         obj = self.apply_create(session, self.plan_create(session, values, ctx or WriteContext()))
         session.flush()
-        changelog.append(session, self.entity, self.entity_id(obj), "create", self.represent(obj))
+        self.log(session, [("create", obj)])
         return obj
 
     def update(
@@ -286,16 +416,66 @@ class CrudService(Generic[M]):
         diff = self.plan_update(session, obj, changes, ctx or WriteContext())
         if not diff:
             return False
-        self.apply_update(obj, diff)
+        self.apply_update(session, obj, diff)
         session.flush()
-        changelog.append(session, self.entity, self.entity_id(obj), "update", self.represent(obj))
+        self.log(session, [("update", obj)])
         return True
 
     def delete(self, session: Session, obj: M, ctx: WriteContext | None = None) -> None:
+        """Soft-delete (a declared deletion date is set; a second delete changes nothing) or delete."""
+        attr = self.resource.soft_delete_attr
+        if attr is None:
+            self.purge(session, obj, ctx)
+            return
+        if getattr(obj, attr) is not None:
+            return
+        now = utcnow()
+        setattr(obj, attr, now)
+        obj.update_date = now  # type: ignore[attr-defined]
+        written(session, obj)
+        session.flush()
+        self.log(session, [("delete", obj)])
+
+    def purge(self, session: Session, obj: M, ctx: WriteContext | None = None) -> None:
+        """Delete the record for good, with the records that hang from it (each through its own service,
+        so every deletion reaches the change log)."""
         ctx = ctx or WriteContext()
-        self.before_delete(session, obj, ctx)
+        key = getattr(obj, self.resource.key_attr) if self.resource.key else self.entity_id(obj)
+        for child in self.resource.children:
+            link = getattr(child.model, child.parent_attr or "")
+            for record in session.scalars(select(child.model).where(link == key)):
+                child.service.purge(session, record, ctx)
         data = self.represent(obj)
         entity_id = self.entity_id(obj)
         session.delete(obj)
+        written(session, obj)
         session.flush()
         changelog.append(session, self.entity, entity_id, "delete", data)
+
+
+def written(session: Session, obj: Any) -> None:
+    """Note that the write path changed `obj` (the guard lets it through the next flush)."""
+    session.info.setdefault(_WRITTEN, set()).add(id(obj))
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_unlogged_writes(session: Session, _context: Any, _instances: Any) -> None:
+    """Nothing that changes a declared entity may skip the change log: a record added, changed or deleted
+    other than through a service stops the flush (and so the transaction)."""
+    models = {resource.model for resource in REGISTRY.values()}
+    seen: set[int] = session.info.get(_WRITTEN, set())
+    for obj in itertools.chain(session.new, session.dirty, session.deleted):
+        if (
+            type(obj) in models
+            and id(obj) not in seen
+            and (obj not in session.dirty or session.is_modified(obj))
+        ):
+            raise UnloggedWrite(
+                f"{type(obj).__name__} changed outside its service: the change would miss the change log"
+            )
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_writes(session: Session, _context: Any) -> None:
+    session.info.pop(_WRITTEN, None)
+    session.info.pop(_UNIQUE, None)  # a flush may add records: looked-up unique keys no longer hold

@@ -5,24 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from visitorhub import __version__
 from visitorhub.core import auth, changelog
-from visitorhub.core.db import iso_utc
 from visitorhub.core.deps import DbSession
-from visitorhub.core.listing import MAX_LIMIT, page_links
+from visitorhub.core.listing import MAX_LIMIT
 from visitorhub.core.resource import entity_names
-from visitorhub.core.router import ERROR_RESPONSES
-from visitorhub.core.schemas import DataEnvelope, ListEnvelope
-from visitorhub.core.service import known_entities
+from visitorhub.core.responses import listing, one
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.schemas import ApiModel, DataEnvelope, ListEnvelope
+from visitorhub.domains import all_resources
 from visitorhub.errors import BadRequest
-from visitorhub.models import ApiKey
 
-ADMIN = [Depends(auth.require("admin"))]
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
@@ -33,12 +31,12 @@ def health(session: DbSession) -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
 
 
-class ChangeRead(BaseModel):
+class ChangeRead(ApiModel):
     seq: int
     entity: str
-    entityId: str
+    entity_id: str
     operation: str
-    occurredAt: datetime
+    occurred_at: datetime
 
 
 class ChangesQuery(BaseModel):
@@ -62,7 +60,8 @@ def read_changes(
 ) -> JSONResponse:
     entity = None
     if query.entity is not None:
-        names = {**entity_names(), **{name: name for name in known_entities()}}
+        all_resources()
+        names = entity_names()
         entity = names.get(query.entity)
         if entity is None:
             raise BadRequest(
@@ -73,20 +72,8 @@ def read_changes(
     rows = changelog.read_after(session, query.after, query.limit + 1, entity)
     has_next = len(rows) > query.limit
     rows = rows[: query.limit]
-    data = [
-        {
-            "seq": r.seq,
-            "entity": r.entity,
-            "entityId": r.entity_id,
-            "operation": r.operation,
-            "occurredAt": iso_utc(r.occurred_at),
-        }
-        for r in rows
-    ]
-    links: dict[str, Any] = {"self": str(request.url)}
-    if has_next:
-        links["next"] = str(request.url.include_query_params(after=rows[-1].seq))
-    return JSONResponse({"data": data, "metadata": {"version": 1, "_links": links}})
+    data = [ChangeRead.model_validate(row).model_dump(mode="json", by_alias=True) for row in rows]
+    return listing(request.url, data, {"after": rows[-1].seq} if has_next else None)
 
 
 class KeyCreate(BaseModel):
@@ -96,28 +83,21 @@ class KeyCreate(BaseModel):
     scope: str = Field(pattern="^(read|write|admin)$", description="read, write or admin")
 
 
-class KeyRead(BaseModel):
+class KeyRead(ApiModel):
     id: int
     name: str
     scope: str
     prefix: str
-    creationDate: datetime
-    revokedAt: datetime | None
+    creation_date: datetime
+    revoked_at: datetime | None
 
 
 class KeyCreated(KeyRead):
     key: str = Field(description="The key itself: shown once, never stored")
 
 
-def _key(row: ApiKey) -> dict[str, Any]:
-    return KeyRead(
-        id=row.id,
-        name=row.name,
-        scope=row.scope,
-        prefix=row.prefix,
-        creationDate=row.creation_date,
-        revokedAt=row.revoked_at,
-    ).model_dump(mode="json")
+def _key(row: Any) -> dict[str, Any]:
+    return KeyRead.model_validate(row).model_dump(mode="json", by_alias=True)
 
 
 @router.get(
@@ -128,10 +108,7 @@ def _key(row: ApiKey) -> dict[str, Any]:
     response_model=ListEnvelope[KeyRead],
 )
 def list_api_keys(request: Request, session: DbSession) -> JSONResponse:
-    data = [_key(row) for row in auth.list_keys(session)]
-    return JSONResponse(
-        {"data": data, "metadata": {"version": 1, "_links": page_links(request.url, 0, 1, False)}}
-    )
+    return listing(request.url, [_key(row) for row in auth.list_keys(session)])
 
 
 @router.post(
@@ -144,7 +121,7 @@ def list_api_keys(request: Request, session: DbSession) -> JSONResponse:
 )
 def create_api_key(session: DbSession, body: Annotated[KeyCreate, Body()]) -> JSONResponse:
     row, plain = auth.create_key(session, body.name, body.scope)
-    return JSONResponse({"data": {**_key(row), "key": plain}}, status_code=201)
+    return one({**_key(row), "key": plain}, 201)
 
 
 @router.delete(
@@ -155,4 +132,4 @@ def create_api_key(session: DbSession, body: Annotated[KeyCreate, Body()]) -> JS
     response_model=DataEnvelope[KeyRead],
 )
 def revoke_api_key(session: DbSession, key_id: Annotated[int, Path(alias="keyId")]) -> JSONResponse:
-    return JSONResponse({"data": _key(auth.revoke_key(session, key_id))})
+    return one(_key(auth.revoke_key(session, key_id)))

@@ -11,10 +11,11 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from visitorhub.domains.vehicles.service import vehicle_service
-from visitorhub.domains.visitors.service import external_id_service, visitor_service
+from visitorhub.domains.vehicles.resources import vehicles
+from visitorhub.domains.visitors.resources import external_ids, visitor_service
 from visitorhub.integration.templates.builtin import builtin_templates
-from visitorhub.integration.templates.engine import ImportOptions, export_page, run_import
+from visitorhub.integration.templates.execution import ImportOptions, run_import
+from visitorhub.integration.templates.export import export_page
 from visitorhub.integration.templates.loaders import dump_template, load_template
 from visitorhub.models import ChangeLogEntry, Vehicle, Visitor
 
@@ -111,7 +112,7 @@ def test_an_export_re_imports(session: Session) -> None:
         },
     )
     for plate, maker in (("AB-123-CD", "Renault"), ("xy 987 zz", None)):
-        vehicle_service.create(
+        vehicles.service.create(
             session,
             {
                 "visitor_id": ann.visitor_id,
@@ -123,7 +124,7 @@ def test_an_export_re_imports(session: Session) -> None:
                 "year_of_manufacture": 2019,
             },
         )
-    external_id_service.create(
+    external_ids.service.create(
         session,
         {
             "visitor_id": ann.visitor_id,
@@ -143,7 +144,7 @@ def test_an_export_re_imports(session: Session) -> None:
             "acquisition_pc_code": "GB-1",
         },
     )
-    external_id_service.create(
+    external_ids.service.create(
         session,
         {"visitor_id": bob.visitor_id, "external_type": "crm_id", "external_id": "C-2", "pc_code": None},
     )

@@ -14,20 +14,16 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from visitorhub.core.batch import bulk_collections
 from visitorhub.core.db import Base
-from visitorhub.domains.centers.service import center_service, visitor_center_service
-from visitorhub.domains.vehicles.service import vehicle_service
-from visitorhub.domains.visitors.service import external_id_service, visitor_service
+from visitorhub.domains.centers.resources import centers, visitor_center_service
+from visitorhub.domains.vehicles.resources import vehicles
+from visitorhub.domains.visitors.resources import external_ids, visitor_service
 from visitorhub.integration.templates.builtin import builtin_templates
-from visitorhub.integration.templates.engine import (
-    ImportOptions,
-    ImportReport,
-    _as_stored,
-    _batch_collections,
-    export_page,
-    run_import,
-)
+from visitorhub.integration.templates.execution import ImportOptions, run_import
+from visitorhub.integration.templates.export import _as_stored, export_page
 from visitorhub.integration.templates.loaders import load_template
+from visitorhub.integration.templates.report import ImportReport
 from visitorhub.integration.templates.spec import Template
 from visitorhub.models import Center, ChangeLogEntry, ExternalId, Vehicle, Visitor, VisitorCenter
 
@@ -98,7 +94,7 @@ def log_after(session: Session, seq: int) -> list[ChangeLogEntry]:
 def comparable(report: ImportReport) -> dict[str, Any]:
     """The report in JSON form, each id replaced by the order of its first appearance: two runs insert
     records under different ids (fresh UUIDs, sequence values), but must touch the same records."""
-    data: dict[str, Any] = json.loads(json.dumps(report.as_dict()))
+    data: dict[str, Any] = json.loads(json.dumps(report.as_json()))
     labels: dict[tuple[str, Any], str] = {}
     for op in data["operations"]:
         if op["id"] is not None:
@@ -135,7 +131,7 @@ def existing(session: Session) -> uuid.UUID:
 class TestImport:
     def test_inserts_visitor_with_vehicle_and_external_id(self, session: Session) -> None:
         report = run(session, [row(1, email="  Ann1@Example.COM "), row(2)])
-        assert report.as_dict() == {
+        assert report.as_json() == {
             "simulate": False,
             "stopOnError": False,
             "stopped": False,
@@ -169,9 +165,8 @@ class TestImport:
         visitor = create_visitor(session, "Ann.Lee@Example.com")
         report = run(session, [bare(1, email="ann.lee@example.com", first_name="Annie")], verbose=True)
         assert report.failed == 0, report.errors
-        assert report.operations is not None
-        assert report.operations[0]["operation"] == "update"
-        assert report.operations[0]["id"] == str(visitor.visitor_id)
+        assert report.as_json()["operations"][0]["operation"] == "update"
+        assert report.as_json()["operations"][0]["id"] == str(visitor.visitor_id)
         assert count(session, Visitor) == 1
 
     def test_child_linked_by_a_mapped_parent_id(self, session: Session, existing: uuid.UUID) -> None:
@@ -202,7 +197,7 @@ class TestImport:
             ],
         )
         assert report.summary == {"Vehicle": {"inserted": 1, "updated": 1, "unchanged": 0}}
-        assert report.errors == [
+        assert report.as_json()["errors"] == [
             {"index": 2, "field": "owner", "message": "owner: 'nobody' is not a valid Visitor id"}
         ]
         plates = session.execute(
@@ -267,7 +262,7 @@ class TestImport:
             [{"mail": "ann0@example.com", "first": "Anna"}, {"mail": "zoe@example.com", "first": "Zoe"}],
         )
         assert report.summary == {"Visitor": {"inserted": 0, "updated": 1, "unchanged": 0}}
-        assert report.errors == [
+        assert report.as_json()["errors"] == [
             {
                 "index": 1,
                 "field": "mail",
@@ -333,7 +328,7 @@ class TestVerbose:
         ext = session.scalars(select(ExternalId).where(ExternalId.visitor_id == ann1.visitor_id)).one()
         old_vehicle = session.scalars(select(Vehicle).where(Vehicle.visitor_id == existing)).one()
         old_ext = session.scalars(select(ExternalId).where(ExternalId.visitor_id == existing)).one()
-        assert json.loads(json.dumps(report.as_dict()["operations"])) == [
+        assert json.loads(json.dumps(report.as_json()["operations"])) == [
             {
                 "index": 0,
                 "entity": "Visitor",
@@ -381,8 +376,8 @@ class TestVerbose:
 
     def test_without_verbose_no_operations(self, session: Session) -> None:
         report = run(session, [row(1)])
-        assert report.operations is None
-        assert report.as_dict()["operations"] == []
+        assert report.as_json()["operations"] == []
+        assert report.as_json()["operations"] == []
 
 
 def mixed_rows() -> list[dict[str, Any]]:
@@ -425,7 +420,7 @@ class TestSimulate:
         report = run(session, mixed_rows(), simulate=True)
         assert report.processed == 9
         assert report.failed == 4
-        assert [e["index"] for e in report.errors] == [2, 3, 5, 8]
+        assert [e["index"] for e in report.as_json()["errors"]] == [2, 3, 5, 8]
         assert report.summary == {
             "Visitor": {"inserted": 2, "updated": 3, "unchanged": 0},
             "Vehicle": {"inserted": 1, "updated": 2, "unchanged": 1},
@@ -475,8 +470,8 @@ class TestRowsAreAllOrNothing:
         seq = last_seq(session)
         report = run(session, [row(1, **overrides), row(2)])
         assert (report.processed, report.failed) == (2, 1)
-        assert len(report.errors) == 1
-        error = report.errors[0]
+        assert len(report.as_json()["errors"]) == 1
+        error = report.as_json()["errors"][0]
         assert (error["index"], error["field"]) == (0, field)
         assert error["message"].startswith(message), error["message"]
         assert emails(session) == {"ann2@example.com"}
@@ -490,7 +485,7 @@ class TestRowsAreAllOrNothing:
     ) -> None:
         before = counts(session)
         report = run(session, [row(1, external_id="crm-0")])
-        assert report.errors == [
+        assert report.as_json()["errors"] == [
             {
                 "index": 0,
                 "field": "external_id",
@@ -519,7 +514,7 @@ class TestRowsAreAllOrNothing:
             }
         )
         report = run_with(tpl, session, [{"last": "Lee 0", "first": "Ann", "mail": "TAKEN@example.com"}])
-        assert report.errors == [
+        assert report.as_json()["errors"] == [
             {
                 "index": 0,
                 "field": "mail",
@@ -536,7 +531,10 @@ class TestStopOnError:
         rows = [row(0), bare(1, gender="?"), row(2), row(3, vehicle_year="old"), row(4)]
         report = run(session, rows, chunk_size=2)
         assert (report.processed, report.failed, report.stopped) == (5, 2, False)
-        assert [(e["index"], e["field"]) for e in report.errors] == [(1, "gender"), (3, "vehicle_year")]
+        assert [(e["index"], e["field"]) for e in report.as_json()["errors"]] == [
+            (1, "gender"),
+            (3, "vehicle_year"),
+        ]
         assert emails(session) == {"ann0@example.com", "ann2@example.com", "ann4@example.com"}
 
     @pytest.mark.parametrize("chunk_size", [500, 3, 2])
@@ -546,8 +544,8 @@ class TestStopOnError:
         rows = [row(0), row(1), row(2), bare(3, gender="?"), row(4), bare(5, gender="?"), row(6)]
         report = run(session, rows, stop_on_error=True, verbose=True, chunk_size=chunk_size)
         assert (report.processed, report.failed, report.stopped) == (4, 1, True)
-        assert [e["index"] for e in report.errors] == [3]
-        assert {op["index"] for op in report.operations or []} == {0, 1, 2, 3}
+        assert [e["index"] for e in report.as_json()["errors"]] == [3]
+        assert {op["index"] for op in report.as_json()["operations"]} == {0, 1, 2, 3}
         assert emails(session) == {"ann0@example.com", "ann1@example.com", "ann2@example.com"}
         assert count(session, Vehicle) == 3
 
@@ -555,7 +553,7 @@ class TestStopOnError:
         rows = [row(0), row(1), row(2, external_id="crm-1"), row(3)]
         report = run(session, rows, stop_on_error=True)
         assert (report.processed, report.failed, report.stopped) == (3, 1, True)
-        assert [(e["index"], e["field"]) for e in report.errors] == [(2, "external_id")]
+        assert [(e["index"], e["field"]) for e in report.as_json()["errors"]] == [(2, "external_id")]
         assert emails(session) == {"ann0@example.com", "ann1@example.com"}
 
     def test_a_run_without_failures_is_not_stopped(self, session: Session) -> None:
@@ -645,7 +643,7 @@ class TestChunks:
         chunked = run(session, chunk_scenario(), verbose=True, chunk_size=3)
         assert comparable(chunked) == comparable(whole)
         assert snapshot(session) == expected
-        assert [e["index"] for e in whole.errors] == [6, 7, 9]
+        assert [e.index for e in whole.errors] == [6, 7, 9]
         assert whole.summary["Visitor"] == {"inserted": 5, "updated": 1, "unchanged": 2}
         assert whole.summary["Vehicle"] == {"inserted": 6, "updated": 1, "unchanged": 1}
 
@@ -666,7 +664,7 @@ class TestSameKeyTwice:
         visitor = visitor_by_email(session, "ann1@example.com")
         assert visitor.first_name == "Anna"
         assert count(session, Visitor) == count(session, Vehicle) == count(session, ExternalId) == 1
-        ids = {op["id"] for op in report.operations or [] if op["entity"] == "Visitor"}
+        ids = {op["id"] for op in report.as_json()["operations"] if op["entity"] == "Visitor"}
         assert ids == {str(visitor.visitor_id)}
         log = [(e.entity, e.operation) for e in log_after(session, seq)]
         assert log == [
@@ -718,7 +716,7 @@ class TestDatabaseConflicts:
     def test_an_external_id_used_by_another_row_of_the_chunk(self, session: Session) -> None:
         seq = last_seq(session)
         report = run(session, [row(0), row(1, external_id="crm-0"), row(2)], verbose=True)
-        assert report.errors == [
+        assert report.as_json()["errors"] == [
             {
                 "index": 1,
                 "field": "external_id",
@@ -738,7 +736,7 @@ class TestDatabaseConflicts:
 
     def test_a_replayed_chunk_still_updates_an_earlier_rows_insert(self, session: Session) -> None:
         report = run(session, [row(0), row(1, external_id="crm-0"), row(0, first_name="Anna")])
-        assert [e["index"] for e in report.errors] == [1]
+        assert [e["index"] for e in report.as_json()["errors"]] == [1]
         assert report.summary["Visitor"] == {"inserted": 1, "updated": 1, "unchanged": 0}
         assert visitor_by_email(session, "ann0@example.com").first_name == "Anna"
 
@@ -772,8 +770,8 @@ class TestDatabaseConflicts:
             {"owner": str(existing), "plate": "P-3"},
         ]
         report = run_with(tpl, session, rows)
-        assert [(e["index"], e["field"]) for e in report.errors] == [(1, None)]
-        assert "a referenced record does not exist" in report.errors[0]["message"]
+        assert [(e["index"], e["field"]) for e in report.as_json()["errors"]] == [(1, None)]
+        assert "a referenced record does not exist" in report.as_json()["errors"][0]["message"]
         plates = set(session.scalars(select(Vehicle.license_plate)))
         assert plates == {"AB-000-CD", "P-1", "P-3"}
 
@@ -792,8 +790,8 @@ class TestChangeRecords:
             ("ExternalId", "create", str(ext.id)),
         ]
         assert log[0].data == visitor_service.represent(visitor)
-        assert log[1].data == vehicle_service.represent(vehicle)
-        assert log[2].data == external_id_service.represent(ext)
+        assert log[1].data == vehicles.service.represent(vehicle)
+        assert log[2].data == external_ids.service.represent(ext)
 
     def test_updates_are_logged_with_the_new_values(self, session: Session, existing: uuid.UUID) -> None:
         seq = last_seq(session)
@@ -857,7 +855,7 @@ class TestExport:
         owner2 = visitor_by_email(session, "ann2@example.com").visitor_id
         session.execute(update(Vehicle).where(Vehicle.visitor_id == owner2).values(update_date=NEW))
         owner4 = visitor_by_email(session, "ann4@example.com").visitor_id
-        external_id_service.create(
+        external_ids.service.create(
             session, {"visitor_id": owner4, "external_type": "partner", "external_id": "p-4", "pc_code": None}
         )
         since = datetime(2024, 1, 1, tzinfo=UTC)
@@ -916,7 +914,7 @@ class TestExport:
         assert export_all(session, since=since) == []
         owner2 = visitor_by_email(session, "ann2@example.com").visitor_id
         (crm2,) = session.scalars(select(ExternalId).where(ExternalId.visitor_id == owner2))
-        external_id_service.delete(session, crm2)
+        external_ids.service.delete(session, crm2)
         session.flush()  # the change record
         rows = export_all(session, since=since)
         assert [(r["email"], r["license_plate"], r["external_id"]) for r in rows] == [
@@ -973,7 +971,7 @@ class TestExport:
         changed = {f"ann{n}@example.com" for n in (1, 2, 4, 7)}
         for n in (1, 4):  # a deleted external id
             owner = visitor_by_email(session, f"ann{n}@example.com").visitor_id
-            external_id_service.delete(
+            external_ids.service.delete(
                 session, session.scalars(select(ExternalId).where(ExternalId.visitor_id == owner)).one()
             )
         session.flush()  # the change records
@@ -996,11 +994,11 @@ class TestExport:
         """How deletions are traced back to their parents: an id read from a change record's data equals
         the stored key (a UUID, an integer, a string) in SQL."""
         run(session, [row(1)])
-        center_service.create(
+        centers.service.create(
             session, {"pc_code": "FR-SC-9", "label": "Nine", "country": "FR", "is_westfield": False}
         )
         session.flush()
-        service = {Visitor: visitor_service, Vehicle: vehicle_service, Center: center_service}[model]
+        service = {Visitor: visitor_service, Vehicle: vehicles.service, Center: centers.service}[model]
         record = session.scalars(select(model)).first()
         entry = session.scalars(
             select(ChangeLogEntry).where(
@@ -1127,7 +1125,7 @@ class TestCollections:
             ImportOptions(chunk_size=1),
             progress=lambda _n: seen.append(gc.get_threshold()),
         )
-        assert seen == [(max(before[0], _batch_collections.first), *before[1:])] * 2
+        assert seen == [(max(before[0], bulk_collections.first), *before[1:])] * 2
         assert gc.get_threshold() == before
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
@@ -1143,8 +1141,8 @@ class TestCollections:
 
     def test_overlapping_imports_restore_when_the_last_ends(self) -> None:
         before = gc.get_threshold()
-        with _batch_collections():
-            with _batch_collections():
-                assert gc.get_threshold()[0] == max(before[0], _batch_collections.first)
-            assert gc.get_threshold()[0] == max(before[0], _batch_collections.first)
+        with bulk_collections():
+            with bulk_collections():
+                assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
+            assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
         assert gc.get_threshold() == before

@@ -13,32 +13,13 @@ from visitorhub.domains.enums import CountryCode, ParkingPartner, UrwAppId
 PcCode = str
 
 
-class CenterUpdate(ApiModel):
-    label: str = not_null(min_length=1, max_length=200)
-    country: CountryCode = not_null()
-    is_westfield: bool = not_null()
-    center_id: str = not_null(max_length=100)
-    center_code: int = not_null()
-    has_worker: bool = not_null()
-    has_multi_step: bool = not_null()
-    is_active: bool = not_null()
-    has_email_validation: bool = not_null()
-    loyalty_start_date: datetime | None = None
-    has_basic_loyalty: bool = not_null()
-    parking_partner: ParkingPartner | None = None
-    wallet_context_id: int | None = None
-    urw_app_id: UrwAppId | None = None
-    has_registration: bool = not_null()
-    has_loyalty: bool | None = None
-
-
 class CenterCreate(ApiModel):
     pc_code: PcCode = Field(min_length=1, max_length=64, examples=["FR-SC-123"])
     label: str = Field(min_length=1, max_length=200)
     country: CountryCode
     is_westfield: bool
-    center_id: str | None = Field(None, max_length=100)
-    center_code: int | None = None
+    center_id: str = not_null(max_length=100)
+    center_code: int = not_null()
     has_worker: bool = False
     has_multi_step: bool = False
     is_active: bool = False
@@ -74,15 +55,12 @@ class CenterRead(ApiModel):
     update_date: datetime
 
 
-class VisitorCenterUpdate(ApiModel):
+class VisitorCenterUpsert(ApiModel):
+    pc_code: PcCode = Field(min_length=1, max_length=64, examples=["FR-SC-123"])
     is_tlp: bool = not_null()
     is_favorite: bool = not_null()
     is_smartparker: bool = not_null()
     center_company_id: int | None = None
-
-
-class VisitorCenterUpsert(VisitorCenterUpdate):
-    pc_code: PcCode = Field(min_length=1, max_length=64, examples=["FR-SC-123"])
 
 
 class VisitorCenterCreate(VisitorCenterUpsert):

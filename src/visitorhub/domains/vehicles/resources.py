@@ -1,39 +1,34 @@
-"""Declaration of the vehicles resource and its router."""
+"""Declaration of the vehicles resource: plates are normalised for matching."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
-from fastapi import APIRouter
-from sqlalchemy import Select
-
-from visitorhub.core.resource import Filter, Resource
-from visitorhub.core.router import crud_routes
-from visitorhub.domains.centers.resources import VISITOR_PARENT
-from visitorhub.domains.vehicles.schemas import VehicleCreate, VehicleUpdate
-from visitorhub.domains.vehicles.service import normalize_plate, vehicle_service
+from visitorhub.core.resource import Filter, Imports, Resource
+from visitorhub.domains.vehicles.schemas import VehicleCreate, VehicleRead
 from visitorhub.models import Vehicle
 
+_PLATE_SEPARATORS = re.compile(r"[\s\-.·_]+")
 
-def _hide_deleted(stmt: Select[Any], query: Any) -> Select[Any]:
-    return stmt if query.includeDeleted else stmt.where(Vehicle.deletion_date.is_(None))
+
+def normalize_plate(plate: str) -> str:
+    """ "ab-123 cd" -> "AB123CD": how plates are compared (search, smart-parking matching)."""
+    return _PLATE_SEPARATORS.sub("", plate).upper()
 
 
 vehicles = Resource(
     name="vehicles",
-    service=vehicle_service,
-    path="/visitors/{visitorId}/vehicles",
-    tag="vehicles",
-    key="vehicleId",
-    key_annotation=int,
-    parent=VISITOR_PARENT,
+    entity="Vehicle",
+    model=Vehicle,
+    read=VehicleRead,
     create=VehicleCreate,
-    update=VehicleUpdate,
+    parent="visitors",
+    key="vehicleId",
+    immutable=("vehicleId",),
+    soft_delete="deletionDate",
+    derived={"license_plate_normalized": ("license_plate", normalize_plate)},
     sortable=("creationDate", "updateDate", "licensePlate", "lastParkingSession"),
     filters=(
-        Filter(
-            "includeDeleted", bool, lambda stmt, _value: stmt, "Include soft-deleted vehicles", default=False
-        ),
         Filter(
             "licensePlate",
             str,
@@ -41,17 +36,8 @@ vehicles = Resource(
             "Licence plate (case, spaces and dashes ignored)",
         ),
     ),
-    base_filter=_hide_deleted,
-    summaries={
-        "create": "Create new vehicle",
-        "list": "Retrieve list of vehicles",
-        "update": "Update visitor's vehicle",
-        "delete": "Delete visitor's vehicle",
-        "get": "Retrieve visitor's vehicle",
-    },
-    descriptions={
-        "delete": "Soft delete: sets deletionDate; the vehicle is listed again with includeDeleted=true."
-    },
+    operations={"create": 66, "list": 67, "update": 68, "delete": 69, "get": 70},
+    descriptions={"delete": "Soft delete: sets deletionDate; listed again with includeDeleted=true."},
+    imports=Imports(),
+    example={"licensePlate": "AB-123-CD", "maker": "Renault", "model": "Clio", "licensePlateCountry": "FR"},
 )
-
-router = crud_routes(vehicles, APIRouter())

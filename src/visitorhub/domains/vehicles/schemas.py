@@ -1,4 +1,4 @@
-"""Vehicle request/response bodies."""
+"""Vehicle request/response bodies, field for field as the seed shows them."""
 
 from __future__ import annotations
 
@@ -20,19 +20,6 @@ class VehicleCreate(ApiModel):
     license_plate_country: CountryCode = not_null()
     year_of_manufacture: int = not_null(ge=1800, le=2500)
     last_parking_session: datetime = not_null()
-
-
-class VehicleUpdate(ApiModel):
-    name: str | None = Field(None, max_length=200)
-    maker: str = not_null(max_length=200)
-    color: str = not_null(max_length=100)
-    model: str = not_null(max_length=200)
-    license_plate: str = not_null(min_length=1, max_length=32)
-    license_plate_country: CountryCode = not_null()
-    year_of_manufacture: int = not_null(ge=1800, le=2500)
-    last_parking_session: datetime = not_null()
-    vehicle_id: int = not_null(description="Must equal the path's vehicleId when given (ids never change).")
-    deletion_date: datetime | None = Field(None, description="Set to soft-delete, null to restore.")
 
 
 class VehicleRead(ApiModel):

@@ -14,14 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
-from visitorhub.core.listing import PageQuery, apply_sort, page_links
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, check_parent, data_response
-from visitorhub.core.schemas import DataEnvelope, ListEnvelope, MetaDataEnvelope, metadata
-from visitorhub.domains.centers.service import visitor_center_service
+from visitorhub.core.listing import PageQuery, apply_sort, parse_fields, select_fields
+from visitorhub.core.resource import Resource
+from visitorhub.core.responses import listing, one, page
+from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, check_parent
+from visitorhub.core.schemas import DataEnvelope, ListEnvelope, MetaDataEnvelope
+from visitorhub.domains.centers.resources import visitor_centers
 from visitorhub.domains.enums import AccountType, DeletableExternalType, ExternalType
-from visitorhub.domains.vehicles.service import vehicle_service
-from visitorhub.domains.visitors.resources import external_ids, visitors
+from visitorhub.domains.vehicles.resources import vehicles
+from visitorhub.domains.visitors.resources import external_ids, optins, visitor_service, visitors
 from visitorhub.domains.visitors.schemas import (
     BatchDeleteItem,
     BatchDeleteResult,
@@ -34,9 +37,8 @@ from visitorhub.domains.visitors.schemas import (
     VisitorFlagsRead,
     VisitorRead,
 )
-from visitorhub.domains.visitors.service import external_id_service, optin_service, visitor_service
 from visitorhub.errors import BadRequest, NotFound, ValidationErrors
-from visitorhub.models import ExternalId, Optin, Vehicle, Visitor, VisitorCenter
+from visitorhub.models import ExternalId, Visitor
 
 MAX_BATCH = 500
 router = APIRouter(tags=["visitors"], responses=ERROR_RESPONSES)
@@ -44,7 +46,7 @@ router = APIRouter(tags=["visitors"], responses=ERROR_RESPONSES)
 
 @router.post(
     "/visitors",
-    summary="Add a new visitor",
+    **documented(23),
     status_code=201,
     dependencies=WRITE,
     response_model=DataEnvelope[VisitorRead],
@@ -53,12 +55,12 @@ router = APIRouter(tags=["visitors"], responses=ERROR_RESPONSES)
 )
 def create_visitor(session: DbSession, ctx: WriteCtx, body: VisitorCreate) -> JSONResponse:
     visitor = visitor_service.register(session, body.model_dump(), ctx)
-    return data_response(visitor_service.represent(visitor), 201)
+    return one(visitor_service.represent(visitor), 201)
 
 
 @router.post(
     "/visitors/partial",
-    summary="Add a new partial visitor",
+    **documented(26),
     status_code=201,
     dependencies=WRITE,
     response_model=DataEnvelope[VisitorRead],
@@ -67,7 +69,7 @@ def create_visitor(session: DbSession, ctx: WriteCtx, body: VisitorCreate) -> JS
 )
 def create_partial_visitor(session: DbSession, ctx: WriteCtx, body: PartialVisitorCreate) -> JSONResponse:
     visitor = visitor_service.register_partial(session, body.model_dump(), ctx)
-    return data_response(visitor_service.represent(visitor), 201)
+    return one(visitor_service.represent(visitor), 201)
 
 
 class DetailsQuery(PageQuery):
@@ -76,19 +78,20 @@ class DetailsQuery(PageQuery):
     creationDateLt: datetime | None = Field(None, description="creationDate < this instant")
 
 
-def _grouped(session: Session, model: Any, ids: list[uuid.UUID], read: Any) -> dict[uuid.UUID, list[Any]]:
+def _grouped(session: Session, resource: Resource, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
     groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    model: Any = resource.model
     if ids:
         for row in session.scalars(
             select(model).where(model.visitor_id.in_(ids)).order_by(model.creation_date)
         ):
-            groups[row.visitor_id].append(read(row))
+            groups[row.visitor_id].append(resource.service.represent(row))
     return groups
 
 
 @router.get(
     "/visitors/details",
-    summary="Read visitors details",
+    **documented(27),
     dependencies=READ,
     response_model=ListEnvelope[VisitorDetailsRead],
     description="Each visitor with its externalIds, optins, visitorCenters and vehicles (soft-deleted "
@@ -106,17 +109,15 @@ def read_visitors_details(
         stmt = stmt.where(Visitor.creation_date < query.creationDateLt)
     stmt = apply_sort(visitors, stmt, query.sort)
     rows = list(session.scalars(stmt.offset(query.offset).limit(query.limit + 1)))
-    has_next = len(rows) > query.limit
-    rows = rows[: query.limit]
-    ids = [row.visitor_id for row in rows]
+    ids = [row.visitor_id for row in rows[: query.limit]]
     related = {
-        "externalIds": _grouped(session, ExternalId, ids, external_id_service.represent),
-        "optins": _grouped(session, Optin, ids, optin_service.represent),
-        "visitorCenters": _grouped(session, VisitorCenter, ids, visitor_center_service.represent),
-        "vehicles": _grouped(session, Vehicle, ids, vehicle_service.represent),
+        "externalIds": _grouped(session, external_ids, ids),
+        "optins": _grouped(session, optins, ids),
+        "visitorCenters": _grouped(session, visitor_centers, ids),
+        "vehicles": _grouped(session, vehicles, ids),
     }
-    data = []
-    for row in rows:
+
+    def details(row: Visitor) -> dict[str, Any]:
         item = visitor_service.represent(row)
         item["externalIds"] = related["externalIds"].get(row.visitor_id, [])
         item["optins"] = related["optins"].get(row.visitor_id, [])
@@ -124,9 +125,9 @@ def read_visitors_details(
         item["visitorCenters"] = related["visitorCenters"].get(row.visitor_id, [])
         item["vehicles"] = related["vehicles"].get(row.visitor_id, [])
         item["creditCards"] = []
-        data.append(item)
-    links = page_links(request.url, query.offset, query.limit, has_next)
-    return JSONResponse({"data": data, "metadata": metadata(links)})
+        return item
+
+    return page(request.url, rows, query, details)
 
 
 class CountQuery(BaseModel):
@@ -140,7 +141,7 @@ class CountQuery(BaseModel):
 
 
 @router.get(
-    "/visitors/count", summary="Count visitors", dependencies=READ, response_model=MetaDataEnvelope[CountRead]
+    "/visitors/count", **documented(28), dependencies=READ, response_model=MetaDataEnvelope[CountRead]
 )
 def count_visitors(
     request: Request, session: DbSession, query: Annotated[CountQuery, Query()]
@@ -157,7 +158,7 @@ def count_visitors(
     if query.originType is not None:
         stmt = stmt.where(Visitor.origin_type == query.originType)
     count = session.scalar(stmt) or 0
-    return JSONResponse({"data": {"count": count}, "metadata": metadata({"self": str(request.url)})})
+    return one({"count": count}, url=request.url)
 
 
 def _check_batch_size(items: list[Any]) -> None:
@@ -171,7 +172,7 @@ def _check_batch_size(items: list[Any]) -> None:
 
 @router.patch(
     "/visitors/batch",
-    summary="Update the emailInvalid, phoneInvalide for batch of visitors",
+    **documented(25),
     dependencies=WRITE,
     response_model=ListEnvelope[VisitorFlagsRead],
     description=f"All or nothing: if any visitorId is unknown, nothing is changed. At most {MAX_BATCH} "
@@ -205,12 +206,12 @@ def update_visitor_flags(
                 "phoneInvalid": visitor.phone_invalid,
             }
         )
-    return JSONResponse({"data": data, "metadata": metadata({"self": str(request.url)})})
+    return listing(request.url, data)
 
 
 @router.post(
     "/visitors/batch-delete",
-    summary="Delete visitors by external ids",
+    **documented(41),
     dependencies=WRITE,
     response_model=MetaDataEnvelope[BatchDeleteResult],
     description="Deletes each visitor whose 'analytics' external id is analyticsId (at pcCode when "
@@ -237,9 +238,7 @@ def delete_visitors_by_analytics_ids(
         for visitor in visitors_found:
             visitor_service.delete(session, visitor, ctx)
         success.append(item.analytics_id)
-    return JSONResponse(
-        {"data": {"success": success, "failed": failed}, "metadata": metadata({"self": str(request.url)})}
-    )
+    return one({"success": success, "failed": failed}, url=request.url)
 
 
 # External ids ---------------------------------------------------------------------------------------
@@ -268,11 +267,11 @@ def _csv(raw: str, field: str, parse: Any) -> list[Any]:
 
 @ext_router.get(
     "/external-ids/batch",
-    summary="Retrieve a batch of analyticsId by visitorId and externalType",
+    **documented(35),
     dependencies=READ,
     response_model=ListEnvelope[ExternalIdRead],
 )
-def external_ids_batch(
+def list_external_ids_batch(
     request: Request, session: DbSession, query: Annotated[ExternalIdBatchQuery, Query()]
 ) -> JSONResponse:
     ids = _csv(query.visitorId, "visitorId", uuid.UUID)
@@ -286,8 +285,7 @@ def external_ids_batch(
     if query.pcCode is not None:
         stmt = stmt.where(ExternalId.pc_code == query.pcCode)
     rows = session.scalars(stmt.order_by(ExternalId.visitor_id, ExternalId.external_type, ExternalId.id))
-    data = [external_id_service.represent(row) for row in rows]
-    return JSONResponse({"data": data, "metadata": metadata({"self": str(request.url)})})
+    return listing(request.url, [external_ids.service.represent(row) for row in rows])
 
 
 class PcCodeQuery(BaseModel):
@@ -299,7 +297,7 @@ class PcCodeQuery(BaseModel):
 
 @ext_router.get(
     "/external-ids/{externalType}/{externalId}",
-    summary="Retrieve Visitor Id by externalType and externalId",
+    **documented(36),
     dependencies=READ,
     response_model=DataEnvelope[ExternalIdRead],
 )
@@ -321,11 +319,7 @@ def find_external_id(
 
 
 def _item(row: ExternalId, fields: str | None) -> JSONResponse:
-    from visitorhub.core.listing import parse_fields, select_fields
-
-    return data_response(
-        select_fields(external_id_service.represent(row), parse_fields(external_ids, fields))
-    )
+    return one(select_fields(external_ids.service.represent(row), parse_fields(external_ids, fields)))
 
 
 def _visitor_external_ids(
@@ -345,7 +339,7 @@ def _visitor_external_ids(
 
 @ext_router.get(
     "/visitors/{visitorId}/external-ids/{externalType}",
-    summary="Retrieve external id of a Visitor",
+    **documented(39),
     dependencies=READ,
     response_model=DataEnvelope[ExternalIdRead],
     description="Without pcCode, the oldest id of that type whatever its centre.",
@@ -368,7 +362,7 @@ class DeletePcCodeQuery(BaseModel):
 
 @ext_router.delete(
     "/visitors/{visitorId}/external-ids/{externalType}",
-    summary="Delete visitor\u2019s external id",
+    **documented(40),
     dependencies=WRITE,
     status_code=204,
     response_class=Response,
@@ -382,8 +376,8 @@ def delete_visitor_external_id(
     query: Annotated[DeletePcCodeQuery, Query()],
 ) -> Response:
     for row in _visitor_external_ids(session, visitor_id, external_type, query.pcCode):
-        external_id_service.delete(session, row, ctx)
+        external_ids.service.delete(session, row, ctx)
     return Response(status_code=204)
 
 
-router.include_router(ext_router)
+routers = [router, ext_router]

@@ -1,23 +1,36 @@
-"""Declarations of the visitors and external-ids resources; their router."""
+"""Declarations of the visitors, external-ids and optins resources."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_
 
-from visitorhub.core.resource import Filter, Resource, at_least, equals, starts_with_ci
-from visitorhub.core.router import crud_routes
-from visitorhub.domains.centers.resources import VISITOR_PARENT
+from visitorhub.core.resource import (
+    Filter,
+    Imports,
+    Resource,
+    Unique,
+    at_least,
+    equals,
+    ignored,
+    starts_with_ci,
+)
 from visitorhub.domains.enums import AccountType, CountryCode, ExternalType, QueryBy
-from visitorhub.domains.vehicles.service import normalize_plate
-from visitorhub.domains.visitors.schemas import ExternalIdCreate, VisitorUpdate
-from visitorhub.domains.visitors.service import external_id_service, visitor_service
+from visitorhub.domains.vehicles.resources import normalize_plate
+from visitorhub.domains.visitors.schemas import (
+    ExternalIdCreate,
+    ExternalIdRead,
+    OptinCreate,
+    OptinRead,
+    VisitorFields,
+    VisitorRead,
+    VisitorUpdate,
+)
+from visitorhub.domains.visitors.service import OptinService, VisitorService
 from visitorhub.errors import BadRequest
-from visitorhub.models import ExternalId, Vehicle, Visitor, VisitorCenter
+from visitorhub.models import ExternalId, Optin, Vehicle, Visitor, VisitorCenter
 
 
 def _starts_with(column: Any, value: str) -> Any:
@@ -77,12 +90,13 @@ def _is_smartparker(stmt: Select[Any], value: bool) -> Select[Any]:
 
 visitors = Resource(
     name="visitors",
-    service=visitor_service,
-    path="/visitors",
-    tag="visitors",
-    key="visitorId",
-    key_annotation=uuid.UUID,
+    entity="Visitor",
+    model=Visitor,
+    read=VisitorRead,
     update=VisitorUpdate,
+    service_class=VisitorService,
+    key="visitorId",
+    unique=(Unique(("email",), lower=True, message="A visitor with email {email} already exists."),),
     sortable=("creationDate", "updateDate", "registrationDate", "lastVisitDate", "lastName"),
     filters=(
         Filter("countryCode", CountryCode, equals(Visitor.country_code), "Country code"),
@@ -94,39 +108,50 @@ visitors = Resource(
         Filter("isSmartparker", bool, _is_smartparker, "Has a visitor-centre with isSmartparker"),
         Filter("updatedSince", datetime, at_least(Visitor.update_date), "updateDate >= this instant"),
         Filter("createdSince", datetime, at_least(Visitor.creation_date), "creationDate >= this instant"),
-        Filter("query", str, lambda stmt, _v: stmt, "Text to search (see queryBy)"),
-        Filter("queryBy", QueryBy, lambda stmt, _v: stmt, "What query searches; default e-mail and names"),
+        Filter("query", str, ignored, "Text to search (see queryBy)"),
+        Filter("queryBy", QueryBy, ignored, "What query searches; default e-mail and names"),
     ),
     base_filter=search,
-    summaries={"list": "List visitors", "update": "Update a visitor", "get": "Read a visitor"},
+    operations={"list": 24, "update": 29, "get": 30},
+    imports=Imports(writable=VisitorFields),
 )
+visitor_service = visitors.service_as(VisitorService)
 
 external_ids = Resource(
     name="external-ids",
-    service=external_id_service,
-    path="/visitors/{visitorId}/external-ids",
-    tag="external-ids",
+    entity="ExternalId",
+    model=ExternalId,
+    read=ExternalIdRead,
+    create=ExternalIdCreate,
+    parent="visitors",
     key="externalType",
     key_annotation=ExternalType,
-    parent=VISITOR_PARENT,
-    create=ExternalIdCreate,
+    unique=(
+        Unique(
+            ("visitorId", "externalType", "pcCode"),
+            message="Visitor already has a {externalType} external id at this pcCode.",
+            field="externalType",
+        ),
+        Unique(
+            ("externalType", "externalId", "pcCode"),
+            message="{externalType} id {externalId} already belongs to another visitor.",
+            field="externalId",
+        ),
+    ),
     sortable=("creationDate", "updateDate", "externalType"),
     filters=(Filter("pcCode", str, equals(ExternalId.pc_code), "Pc code"),),
-    summaries={
-        "create": "Create external id for visitor",
-        "list": "Retrieve visitor\u2019s external ids",
-    },
+    operations={"create": 37, "list": 38},
+    imports=Imports(),
+    example={"externalId": "crm-42", "externalType": "crm_id"},
 )
 
-__all__ = ["external_ids", "search", "select", "visitors"]
-
-
-def build_router() -> APIRouter:
-    """Custom routes first (they must win over /visitors/{visitorId}), then the generic ones."""
-    from visitorhub.domains.visitors import endpoints
-
-    router = APIRouter()
-    router.include_router(endpoints.router)
-    crud_routes(visitors, router)
-    crud_routes(external_ids, router)
-    return router
+optins = Resource(
+    name="optins",
+    entity="Optin",
+    model=Optin,
+    read=OptinRead,
+    create=OptinCreate,
+    service_class=OptinService,
+    parent="visitors",
+    key="optinId",
+)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core import auth
 from visitorhub.core.deps import AppSessions, AppSettings, DbSession
-from visitorhub.core.listing import OffsetQuery, page_response
-from visitorhub.core.router import ERROR_RESPONSES
-from visitorhub.core.schemas import DataEnvelope, ListEnvelope, metadata
+from visitorhub.core.listing import OffsetQuery
+from visitorhub.core.responses import listing, one, page
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.integration.streams import delivery as runs
 from visitorhub.integration.streams import service
 from visitorhub.integration.streams.payloads import stored_body
@@ -37,7 +37,7 @@ router = APIRouter(
     prefix="/integration",
     tags=["streams"],
     responses=ERROR_RESPONSES,
-    dependencies=[Depends(auth.require("admin"))],
+    dependencies=ADMIN,
 )
 SubscriptionId = Annotated[int, Path(alias="subscriptionId", description="The subscription's id")]
 DeliveryId = Annotated[str, Path(alias="deliveryId", max_length=40, description="The delivery's id")]
@@ -60,7 +60,7 @@ def _release(session: Session) -> None:
 )
 def list_streams(request: Request) -> JSONResponse:
     data = [{"stream": name, "entity": entity} for name, entity in service.streams().items()]
-    return JSONResponse({"data": data, "metadata": metadata({"self": str(request.url)})})
+    return listing(request.url, data)
 
 
 @router.post(
@@ -74,10 +74,7 @@ def list_streams(request: Request) -> JSONResponse:
 )
 def create_subscription(session: DbSession, settings: AppSettings, body: SubscriptionCreate) -> JSONResponse:
     sub, secret = service.create_subscription(session, body, settings)
-    data = service.represent(session, sub)
-    if secret is not None:
-        data["secret"] = secret
-    return JSONResponse({"data": data}, status_code=201)
+    return one(service.represent(session, sub, secret), 201)
 
 
 @router.get(
@@ -89,7 +86,7 @@ def list_subscriptions(
     request: Request, session: DbSession, query: Annotated[OffsetQuery, Query()]
 ) -> JSONResponse:
     subs = service.list_subscriptions(session, query.offset, query.limit + 1)
-    return page_response(request.url, subs, query, lambda sub: service.represent(session, sub))
+    return page(request.url, subs, query, lambda sub: service.represent(session, sub))
 
 
 @router.get(
@@ -98,8 +95,7 @@ def list_subscriptions(
     response_model=DataEnvelope[SubscriptionRead],
 )
 def get_subscription(session: DbSession, subscription_id: SubscriptionId) -> JSONResponse:
-    sub = service.get_subscription(session, subscription_id)
-    return JSONResponse({"data": service.represent(session, sub)})
+    return one(service.represent(session, service.get_subscription(session, subscription_id)))
 
 
 @router.patch(
@@ -114,10 +110,7 @@ def update_subscription(
 ) -> JSONResponse:
     sub = service.get_subscription(session, subscription_id)
     secret = service.update_subscription(session, sub, body, settings)
-    data = service.represent(session, sub)
-    if secret is not None:
-        data["secret"] = secret
-    return JSONResponse({"data": data})
+    return one(service.represent(session, sub, secret))
 
 
 @router.delete(
@@ -145,28 +138,11 @@ def run_subscription(
     _release(session)
     with Sender(settings) as sender:
         report = runs.run_subscription(sessions, subscription_id, settings, sender)
-    return JSONResponse({"data": report.as_dict()})
+    return one(report.as_json())
 
 
 def _delivery(row: StreamDelivery) -> dict[str, Any]:
-    return DeliveryRead(
-        deliveryId=row.id,
-        id=row.id,
-        subscriptionId=row.subscription_id,
-        status=row.status,
-        attemptCount=row.attempts,
-        httpStatus=row.http_status,
-        durationMs=row.duration_ms,
-        recordCount=row.record_count,
-        firstSeq=row.first_seq,
-        lastSeq=row.last_seq,
-        error=row.error,
-        responseExcerpt=row.response_excerpt,
-        creationDate=row.creation_date,
-        lastAttemptAt=row.last_attempt_at,
-        deliveredAt=row.delivered_at,
-        deadAt=row.dead_at,
-    ).model_dump(mode="json")
+    return DeliveryRead.model_validate(row).as_json()
 
 
 @router.get(
@@ -187,7 +163,7 @@ def list_deliveries(
     if query.status is not None:
         stmt = stmt.where(StreamDelivery.status == query.status)
     stmt = stmt.order_by(StreamDelivery.first_seq.desc()).offset(query.offset).limit(query.limit + 1)
-    return page_response(request.url, list(session.scalars(stmt)), query, _delivery)
+    return page(request.url, list(session.scalars(stmt)), query, _delivery)
 
 
 @router.get(
@@ -202,22 +178,13 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
         .where(StreamDeliveryAttempt.delivery_id == delivery_id)
         .order_by(StreamDeliveryAttempt.number)
     )
-    data = _delivery(row)
-    data["attemptLog"] = [
-        AttemptRead(
-            number=a.number,
-            trigger=a.trigger,
-            outcome=a.outcome,
-            httpStatus=a.http_status,
-            durationMs=a.duration_ms,
-            error=a.error,
-            responseExcerpt=a.response_excerpt,
-            attemptedAt=a.attempted_at,
-        ).model_dump(mode="json")
-        for a in attempts
-    ]
-    data["records"] = orjson.loads(stored_body(session.connection(), delivery_id) or b"[]")
-    return JSONResponse({"data": data})
+    detail = DeliveryDetail.model_validate(row).model_copy(
+        update={
+            "attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts],
+            "records": orjson.loads(stored_body(session.connection(), delivery_id) or b"[]"),
+        }
+    )
+    return one(detail.as_json())
 
 
 @router.post(
@@ -234,4 +201,4 @@ def replay_delivery(
     _release(session)
     with Sender(settings) as sender:
         outcome = runs.replay_delivery(sessions, delivery_id, settings, sender)
-    return JSONResponse({"data": outcome.as_dict()})
+    return one(outcome.as_json())

@@ -23,25 +23,20 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Integer,
-    String,
     Table,
-    Text,
     bindparam,
     case,
-    cast,
     insert,
     select,
     update,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.functions import FunctionElement
 
+from visitorhub.core import changelog
 from visitorhub.core.db import utcnow
 from visitorhub.domains import all_resources
 from visitorhub.integration.streams.sender import Attempt
 from visitorhub.integration.streams.service import DEAD, DELIVERED, PENDING
-from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.stream import (
     StreamDelivery,
     StreamDeliveryAttempt,
@@ -70,49 +65,16 @@ def cast_table(model: type[Any]) -> Table:
     return table
 
 
-class utc_iso(FunctionElement[str]):
-    """A UTC timestamp column as ISO 8601 text with microseconds ("2026-12-01T10:15:02.123456Z"), made
-    by the database: reading a payload's 50 timestamps then costs no parsing and formatting in Python."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(utc_iso, "sqlite")
-def _utc_iso_sqlite(element: utc_iso, compiler: Any, **kw: Any) -> str:
-    # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC (SQLAlchemy's SQLite DATETIME format).
-    return f"(replace({compiler.process(element.clauses, **kw)}, ' ', 'T') || 'Z')"
-
-
-@compiles(utc_iso, "postgresql")
-def _utc_iso_postgresql(element: utc_iso, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
 SUBSCRIPTIONS = cast_table(StreamSubscription)
 DELIVERIES = cast_table(StreamDelivery)
 ATTEMPTS = cast_table(StreamDeliveryAttempt)
 PAYLOADS = cast_table(StreamPayload)
-CHANGES = cast_table(ChangeLogEntry)
 
 
 def _prebuilt_statements() -> dict[str, Any]:
     """The per-payload statements, built once with bound parameters (building a statement costs more than
     running it on SQLite)."""
-    d, s, c, b = DELIVERIES.c, SUBSCRIPTIONS.c, CHANGES.c, PAYLOADS.c
-
-    def changes(data: Any) -> Any:
-        """A stream's change records (seq, operation, entity id, when, data) at or after `since`."""
-        return (
-            select(c.seq, c.operation, c.entity_id, utc_iso(c.occurred_at), data)
-            .where(c.entity == bindparam("entity"))
-            .where(c.occurred_at >= bindparam("since", type_=c.occurred_at.type))
-            .order_by(c.seq)
-        )
-
-    def next_changes(data: Any) -> Any:
-        return changes(data).where(c.seq > bindparam("after")).limit(bindparam("size"))
+    d, s, b = DELIVERIES.c, SUBSCRIPTIONS.c, PAYLOADS.c
 
     # A stored payload: what sending it needs (its records are rebuilt unless its body was kept).
     stored_payload = (
@@ -128,12 +90,10 @@ def _prebuilt_statements() -> dict[str, Any]:
     )
     return {
         # Without a template the JSON text is copied as is; a template needs the parsed value.
-        "changes_raw": next_changes(cast(c.data, Text)),
-        "changes_shaped": next_changes(c.data),
+        "changes_raw": changelog.records_after(as_text=True),
+        "changes_shaped": changelog.records_after(as_text=False),
         # A stored payload's records again, from its seq range (the change log never changes).
-        "changes_range": changes(cast(c.data, Text)).where(
-            c.seq >= bindparam("first"), c.seq <= bindparam("last")
-        ),
+        "changes_range": changelog.records_between(),
         "stored": stored_payload.where(d.id == bindparam("delivery_id")),
         "new_delivery": insert(DELIVERIES),
         "new_payload": insert(PAYLOADS),

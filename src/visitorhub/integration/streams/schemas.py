@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field, field_validator, model_validator
 
 from visitorhub.core.schemas import ApiModel, not_null
-from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth
+from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, redact
 
 MAX_PER_RUN = 100_000
 MAX_PER_PAYLOAD = 1000
@@ -57,27 +57,45 @@ class SubscriptionUpdate(ApiModel):
     template: str | None = None
 
 
-class SubscriptionRead(BaseModel):
-    subscriptionId: int
+class SubscriptionRead(ApiModel):
+    """Read from a subscription row; `lag` and `pendingDeliveryId` come from its deliveries and the log."""
+
+    subscription_id: int = Field(validation_alias="id")
     id: int = Field(description="The same as subscriptionId, under the name webhook services use")
     name: str
     stream: str
     url: str
     auth: dict[str, Any] = Field(description="The mode and its non-secret settings; secrets are never shown")
-    intervalMinutes: int
-    maxPerRun: int
-    maxPerPayload: int
-    maxAttempts: int
-    startDate: datetime | None
+    interval_minutes: int
+    max_per_run: int
+    max_per_payload: int
+    max_attempts: int
+    start_date: datetime | None
     enabled: bool
     template: str | None
-    cursor: int = Field(description="The last change-log seq accepted by the receiver (or dead-lettered)")
-    lag: int = Field(description="Changes of this stream after the cursor, in seq: 0 = up to date")
-    pendingDeliveryId: str | None = Field(description="The oldest payload waiting to be accepted, if any")
-    lastRunAt: datetime | None
-    nextRunAt: datetime | None
-    creationDate: datetime
-    updateDate: datetime
+    cursor: int = Field(
+        validation_alias="cursor_seq",
+        description="The last change-log seq accepted by the receiver (or dead-lettered)",
+    )
+    lag: int = Field(0, description="Changes of this stream after the cursor, in seq: 0 = up to date")
+    pending_delivery_id: str | None = Field(
+        None, description="The oldest payload waiting to be accepted, if any"
+    )
+    last_run_at: datetime | None
+    next_run_at: datetime | None = Field(description="When the worker runs it next (null when disabled)")
+    creation_date: datetime
+    update_date: datetime
+
+    @field_validator("auth")
+    @classmethod
+    def _without_secrets(cls, auth: dict[str, Any]) -> dict[str, Any]:
+        return redact(auth)
+
+    @model_validator(mode="after")
+    def _scheduled_only_when_enabled(self) -> SubscriptionRead:
+        if not self.enabled:
+            self.next_run_at = None
+        return self
 
 
 class SubscriptionCreated(SubscriptionRead):
@@ -86,39 +104,41 @@ class SubscriptionCreated(SubscriptionRead):
     )
 
 
-class AttemptRead(BaseModel):
+class AttemptRead(ApiModel):
     number: int
     trigger: str = Field(description="run or replay")
     outcome: str = Field(description="delivered or failed")
-    httpStatus: int | None
-    durationMs: int
+    http_status: int | None
+    duration_ms: int
     error: str | None
-    responseExcerpt: str | None
-    attemptedAt: datetime
+    response_excerpt: str | None
+    attempted_at: datetime
 
 
-class DeliveryRead(BaseModel):
-    deliveryId: str = Field(description="Sent as the webhook-id header, the same at every attempt")
+class DeliveryRead(ApiModel):
+    delivery_id: str = Field(
+        validation_alias="id", description="Sent as the webhook-id header, the same at every attempt"
+    )
     id: str = Field(description="The same as deliveryId, under the name webhook services use")
-    subscriptionId: int
+    subscription_id: int
     status: str = Field(description="pending (not accepted yet), delivered, or dead (dead-lettered)")
-    attemptCount: int = Field(description="Attempts so far, replays included")
-    httpStatus: int | None = Field(description="Of the last attempt")
-    durationMs: int | None = Field(description="Of the last attempt")
-    recordCount: int
-    firstSeq: int
-    lastSeq: int
+    attempt_count: int = Field(validation_alias="attempts", description="Attempts so far, replays included")
+    http_status: int | None = Field(description="Of the last attempt")
+    duration_ms: int | None = Field(description="Of the last attempt")
+    record_count: int
+    first_seq: int
+    last_seq: int
     error: str | None = Field(description="Why the last attempt failed (timeout, connection, blocked...)")
-    responseExcerpt: str | None = Field(description="The start of the receiver's last answer")
-    creationDate: datetime
-    lastAttemptAt: datetime | None
-    deliveredAt: datetime | None
-    deadAt: datetime | None
+    response_excerpt: str | None = Field(description="The start of the receiver's last answer")
+    creation_date: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
 
 
 class DeliveryDetail(DeliveryRead):
-    attemptLog: list[AttemptRead]
-    records: list[dict[str, Any]] = Field(description="The payload, exactly as sent")
+    attempt_log: list[AttemptRead] = Field(default_factory=list)
+    records: list[dict[str, Any]] = Field(default_factory=list, description="The payload, exactly as sent")
 
 
 class PayloadOutcome(ApiModel):
@@ -133,9 +153,6 @@ class PayloadOutcome(ApiModel):
     first_seq: int
     last_seq: int
     error: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
 
 
 class RunReport(ApiModel):
@@ -163,6 +180,3 @@ class RunReport(ApiModel):
             return "busy"
         failed = self.error is not None or any(p.outcome != "delivered" for p in self.payloads)
         return "failed" if failed else "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)

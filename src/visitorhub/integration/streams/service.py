@@ -8,19 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
-from visitorhub.core.db import as_utc, iso_utc, utcnow
+from visitorhub.core import changelog
+from visitorhub.core.db import as_utc, utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
 from visitorhub.core.secrets import secret_box
 from visitorhub.domains import all_resources
 from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound
-from visitorhub.integration.streams.auth import HmacAuth, dump_auth, new_secret, redact
-from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionUpdate
+from visitorhub.integration.streams.auth import HmacAuth, dump_auth, new_secret
+from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionUpdate
 from visitorhub.integration.templates import service as templates
-from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -91,17 +91,7 @@ def _check_name_free(session: Session, name: str, own_id: int | None = None) -> 
 def cursor_for(session: Session, start_date: datetime | None) -> int:
     """Where a subscription starts: after every change so far (from now on), or before the first change
     at or after `start_date` (runs also skip changes older than it, in case clocks and seqs disagree)."""
-    if start_date is None:
-        return session.scalar(select(func.max(ChangeLogEntry.seq))) or 0
-    first = session.scalar(
-        select(ChangeLogEntry.seq)
-        .where(ChangeLogEntry.occurred_at >= start_date)
-        .order_by(ChangeLogEntry.occurred_at, ChangeLogEntry.seq)
-        .limit(1)
-    )
-    if first is None:  # nothing changed since then: start after everything
-        return session.scalar(select(func.max(ChangeLogEntry.seq))) or 0
-    return first - 1
+    return changelog.seq_before(session, start_date)
 
 
 def _prepare_auth(auth: Any, settings: Settings) -> tuple[dict[str, Any], str | None]:
@@ -238,31 +228,18 @@ def delete_subscription(session: Session, sub: StreamSubscription) -> None:
 
 def lag(session: Session, sub: StreamSubscription) -> int:
     """How far behind the receiver is, in seq: the stream's newest change minus the cursor."""
-    newest = session.scalar(select(func.max(ChangeLogEntry.seq)).where(ChangeLogEntry.entity == sub.entity))
-    return max(0, (newest or 0) - sub.cursor_seq)
+    return max(0, changelog.newest_seq(session, sub.entity) - sub.cursor_seq)
 
 
-def represent(session: Session, sub: StreamSubscription) -> dict[str, Any]:
+def represent(session: Session, sub: StreamSubscription, secret: str | None = None) -> dict[str, Any]:
+    """The subscription as the API shows it; `secret`: a generated HMAC secret, shown this once."""
     pending = next(iter(pending_deliveries(session, sub)), None)
-    return {
-        "subscriptionId": sub.id,
-        "id": sub.id,
-        "name": sub.name,
-        "stream": sub.stream,
-        "url": sub.url,
-        "auth": redact(sub.auth),
-        "intervalMinutes": sub.interval_minutes,
-        "maxPerRun": sub.max_per_run,
-        "maxPerPayload": sub.max_per_payload,
-        "maxAttempts": sub.max_attempts,
-        "startDate": iso_utc(sub.start_date),
-        "enabled": sub.enabled,
-        "template": sub.template,
-        "cursor": sub.cursor_seq,
-        "lag": lag(session, sub),
-        "pendingDeliveryId": pending.id if pending else None,
-        "lastRunAt": iso_utc(sub.last_run_at),
-        "nextRunAt": iso_utc(sub.next_run_at) if sub.enabled else None,
-        "creationDate": iso_utc(sub.creation_date),
-        "updateDate": iso_utc(sub.update_date),
-    }
+    read = SubscriptionCreated.model_validate(sub).model_copy(
+        update={"lag": lag(session, sub), "pending_delivery_id": pending.id if pending else None}
+    )
+    data = read.as_json()
+    if secret is None:
+        del data["secret"]
+    else:
+        data["secret"] = secret
+    return data

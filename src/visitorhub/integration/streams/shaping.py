@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from visitorhub.integration.streams.service import check_template
-from visitorhub.integration.templates.engine import compile_template, export_fields
+from visitorhub.integration.templates.export import export_fields
+from visitorhub.integration.templates.planning import compile_template
 from visitorhub.integration.templates.service import resolve
 
 

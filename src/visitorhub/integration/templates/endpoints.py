@@ -9,17 +9,18 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from visitorhub.core import auth
 from visitorhub.core.deps import DbSession, WriteCtx
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE
-from visitorhub.core.schemas import ApiModel, DataEnvelope, ListEnvelope, MetaDataEnvelope, metadata
+from visitorhub.core.responses import listing, one
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES, READ, WRITE
+from visitorhub.core.schemas import ApiModel, DataEnvelope, ListEnvelope, MetaDataEnvelope
 from visitorhub.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from visitorhub.integration.templates import engine
 from visitorhub.integration.templates import service as template_service
+from visitorhub.integration.templates.execution import ImportOptions, run_import
+from visitorhub.integration.templates.export import InvalidCursor, export_page
 from visitorhub.integration.templates.loaders import Format
+from visitorhub.integration.templates.report import ImportReport
 from visitorhub.integration.templates.spec import Template
 
-ADMIN = [Depends(auth.require("admin"))]
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_IMPORT_ROWS = 100_000
 MAX_EXPORT_LIMIT = 5000
@@ -57,31 +58,6 @@ class ImportRequest(ApiModel):
     def _one_row(cls, value: Any) -> Any:
         """The seed sends `model: {...}`: a single object is one row."""
         return [value] if isinstance(value, dict) else value
-
-
-class ImportRowError(BaseModel):
-    index: int
-    field: str | None
-    message: str
-
-
-class ImportOperation(BaseModel):
-    index: int
-    entity: str
-    operation: str = Field(description="insert, update, unchanged or failed")
-    key: dict[str, Any] | None
-    id: Any
-
-
-class ImportReportRead(BaseModel):
-    simulate: bool
-    stopOnError: bool
-    stopped: bool
-    processed: int
-    failed: int
-    summary: dict[str, dict[str, int]] = Field(description="entity -> {inserted, updated, unchanged}")
-    errors: list[ImportRowError]
-    operations: list[ImportOperation]
 
 
 class ExportQuery(BaseModel):
@@ -128,8 +104,7 @@ TemplateName = Annotated[str, Path(max_length=100, description="The template's n
     description="Built-in (builtin: true, read-only) and saved templates, by name, with their entities.",
 )
 def list_templates(request: Request, session: DbSession) -> JSONResponse:
-    data = [stored.summary() for stored in template_service.list_templates(session)]
-    return JSONResponse({"data": data, "metadata": metadata({"self": str(request.url)})})
+    return listing(request.url, [stored.summary() for stored in template_service.list_templates(session)])
 
 
 @router.get(
@@ -139,7 +114,7 @@ def list_templates(request: Request, session: DbSession) -> JSONResponse:
     response_model=DataEnvelope[TemplateRead],
 )
 def get_template(session: DbSession, name: TemplateName) -> JSONResponse:
-    return JSONResponse({"data": template_service.get_template(session, name).detail()})
+    return one(template_service.get_template(session, name).detail())
 
 
 @router.put(
@@ -165,7 +140,7 @@ def get_template(session: DbSession, name: TemplateName) -> JSONResponse:
 def put_template(session: DbSession, name: TemplateName, body: TemplateText) -> JSONResponse:
     text, fmt = body
     stored, created = template_service.put_template(session, name, text, fmt)
-    return JSONResponse({"data": stored.detail()}, status_code=201 if created else 200)
+    return one(stored.detail(), 201 if created else 200)
 
 
 @router.delete(
@@ -184,7 +159,7 @@ def delete_template(session: DbSession, name: TemplateName) -> Response:
     "/{template}",
     summary="Import rows through a template",
     dependencies=WRITE,
-    response_model=DataEnvelope[ImportReportRead],
+    response_model=DataEnvelope[ImportReport],
     description="Each row of `model` feeds the template's entities; a row is applied entirely or not at all. "
     "`simulate` writes nothing, `verbose` lists the operations, `stopOnError` stops at the first failing row.",
 )
@@ -198,11 +173,8 @@ def import_rows(
             field="template",
             code="wrong_direction",
         )
-    options = engine.ImportOptions(
-        simulate=body.simulate, verbose=body.verbose, stop_on_error=body.stop_on_error
-    )
-    report = engine.run_import(session, spec, body.model, options, ctx)
-    return JSONResponse({"data": report.as_dict()})
+    options = ImportOptions(simulate=body.simulate, verbose=body.verbose, stop_on_error=body.stop_on_error)
+    return one(run_import(session, spec, body.model, options, ctx).as_json())
 
 
 @router.get(
@@ -233,10 +205,7 @@ def export_rows(
         except ValueError as exc:
             raise BadRequest(f"since: {exc}", field="since", code="invalid_date") from None
     try:
-        rows, next_cursor = engine.export_page(session, spec, since, query.cursor, query.limit)
-    except engine.InvalidCursor as exc:
+        rows, next_cursor = export_page(session, spec, since, query.cursor, query.limit)
+    except InvalidCursor as exc:
         raise BadRequest(f"cursor: {exc}", field="cursor", code="invalid_cursor") from None
-    links: dict[str, Any] = {"self": str(request.url)}
-    if next_cursor:
-        links["next"] = str(request.url.include_query_params(cursor=next_cursor))
-    return JSONResponse({"data": rows, "metadata": metadata(links)})
+    return listing(request.url, rows, {"cursor": next_cursor} if next_cursor else None)

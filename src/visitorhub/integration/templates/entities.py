@@ -1,102 +1,60 @@
-"""What templates can read and write: each entity type with its service, schemas, parent link and key rules,
-and the validation of a Template against them."""
+"""What templates can read and write: the declared resources that allow imports, and the validation of a
+Template against them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Optional
 
 from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
+from visitorhub.core.resource import Resource
 from visitorhub.core.schemas import ApiModel
-from visitorhub.core.service import CrudService
-from visitorhub.domains.centers.schemas import CenterCreate, VisitorCenterCreate
-from visitorhub.domains.centers.service import center_service, visitor_center_service
-from visitorhub.domains.vehicles.schemas import VehicleCreate
-from visitorhub.domains.vehicles.service import vehicle_service
-from visitorhub.domains.visitors.schemas import ExternalIdCreate, VisitorFields
-from visitorhub.domains.visitors.service import external_id_service, visitor_service
+from visitorhub.domains import all_resources
 from visitorhub.integration.templates import transforms
 from visitorhub.integration.templates.spec import Template, TemplateError
 
 
-@dataclass(frozen=True)
-class TemplateEntity:
-    """One entity type as templates see it."""
-
-    name: str
-    service: CrudService[Any]
-    create: type[ApiModel]
-    # The parent entity a record hangs from, and the API field that holds the parent's id.
-    parent: str | None = None
-    parent_field: str | None = None
-    # API fields that are only set by the server: readable in exports, never written by imports.
-    read_only: frozenset[str] = field(default_factory=frozenset)
-    # Key fields matched case-insensitively, as their unique index is (visitor e-mail: lower(email)).
-    match_lower: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def read(self) -> type[ApiModel]:
-        return self.service.read
-
-    @property
-    def writable(self) -> dict[str, FieldInfo]:
-        """API field name -> FieldInfo of what an import may set."""
-        return {(info.alias or name): info for name, info in self.create.model_fields.items()}
-
-    @property
-    def readable(self) -> set[str]:
-        return {(info.alias or name) for name, info in self.read.model_fields.items()}
-
-    def attribute(self, api_field: str) -> str:
-        for name, info in {**self.read.model_fields, **self.create.model_fields}.items():
-            if (info.alias or name) == api_field:
-                return name
-        raise KeyError(api_field)
+def template_entities() -> dict[str, Resource]:
+    """The entities templates can name ("Visitor", "Vehicle", ...): every resource declared with imports."""
+    found = [r for r in all_resources().values() if r.imports is not None]
+    return {r.entity: r for r in sorted(found, key=lambda r: r.entity)}
 
 
-ENTITIES: dict[str, TemplateEntity] = {
-    entity.name: entity
-    for entity in (
-        TemplateEntity("Visitor", visitor_service, VisitorFields, match_lower=frozenset({"email"})),
-        TemplateEntity("Vehicle", vehicle_service, VehicleCreate, parent="Visitor", parent_field="visitorId"),
-        TemplateEntity(
-            "ExternalId", external_id_service, ExternalIdCreate, parent="Visitor", parent_field="visitorId"
-        ),
-        TemplateEntity(
-            "VisitorCenter",
-            visitor_center_service,
-            VisitorCenterCreate,
-            parent="Visitor",
-            parent_field="visitorId",
-        ),
-        TemplateEntity("Center", center_service, CenterCreate),
-    )
-}
+def writable_fields(entity: Resource) -> dict[str, FieldInfo]:
+    """API field name -> FieldInfo of what an import may set."""
+    schema = entity.writable
+    assert schema is not None
+    return {(info.alias or name): info for name, info in schema.model_fields.items()}
+
+
+def parent_entity(entity: Resource) -> str | None:
+    parent = entity.parent_resource
+    return parent.entity if parent else None
 
 
 @cache
-def partial_model(entity: TemplateEntity) -> type[BaseModel]:
-    """The create schema with every field optional (same types and constraints): checks the fields a row
-    gives for an update, where the record already has the others."""
+def partial_model(entity: Resource) -> type[BaseModel]:
+    """The writable schema with every field optional (same types and constraints): checks the fields a
+    row gives for an update, where the record already has the others."""
     fields: dict[str, Any] = {}
-    for name, info in entity.create.model_fields.items():
+    assert entity.writable is not None
+    for name, info in entity.writable.model_fields.items():
         copy = FieldInfo.merge_field_infos(info, default=None)
         fields[name] = (Optional[info.annotation], copy)  # noqa: UP045 (annotation is a runtime object)
-    return create_model(f"{entity.name}Partial", __base__=ApiModel, **fields)
+    return create_model(f"{entity.entity}Partial", __base__=ApiModel, **fields)
 
 
 @cache
-def parent_id_type(entity: TemplateEntity) -> TypeAdapter[Any]:
+def parent_id_type(entity: Resource) -> TypeAdapter[Any]:
     """The type of the field that holds the parent's id (a UUID for visitorId), to convert a given value."""
     attr = entity.attribute(entity.parent_field or "")
     annotation: Any = entity.read.model_fields[attr].annotation
     return TypeAdapter(annotation)
 
 
-def split_defaults(entity: TemplateEntity, defaults: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def split_defaults(entity: Resource, defaults: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """(the entity's own defaults, the default parent id or None): the parent id is no create field."""
     own = {k: v for k, v in defaults.items() if k != entity.parent_field}
     return own, defaults.get(entity.parent_field or "")
@@ -105,17 +63,18 @@ def split_defaults(entity: TemplateEntity, defaults: dict[str, Any]) -> tuple[di
 def validate_template(template: Template) -> Template:
     """Check a template against the entities it names; raise TemplateError naming the first bad element."""
     seen: list[str] = []
+    entities = template_entities()
     for i, emap in enumerate(template.entities):
         where = f"entities[{i}]"
-        entity = ENTITIES.get(emap.type)
+        entity = entities.get(emap.type)
         if entity is None:
             raise TemplateError(
-                f"{where}.type", f"unknown entity '{emap.type}'; known: {', '.join(ENTITIES)}"
+                f"{where}.type", f"unknown entity '{emap.type}'; known: {', '.join(entities)}"
             )
         if emap.type in seen:
             raise TemplateError(f"{where}.type", f"entity '{emap.type}' appears twice")
         seen.append(emap.type)
-        known = entity.readable if template.direction == "out" else set(entity.writable)
+        known = set(entity.attributes) if template.direction == "out" else set(writable_fields(entity))
         if template.direction == "in" and entity.parent_field:
             known = known | {entity.parent_field}
         for j, fmap in enumerate(emap.fields):
@@ -143,29 +102,30 @@ def validate_template(template: Template) -> Template:
                 raise TemplateError(f"{where}.key", f"'{key}' is not a field of {emap.type}")
             if key not in mapped:
                 raise TemplateError(f"{where}.key", f"key field '{key}' is neither mapped nor defaulted")
-        if entity.parent and entity.parent_field not in mapped and entity.parent not in seen[:-1]:
+        parent = parent_entity(entity)
+        if parent and entity.parent_field not in mapped and parent not in seen[:-1]:
             raise TemplateError(
                 f"{where}.type",
-                f"{emap.type} hangs from a {entity.parent}: put a {entity.parent} before it in the template "
+                f"{emap.type} hangs from a {parent}: put a {parent} before it in the template "
                 f"or map its {entity.parent_field}",
             )
-    if template.direction == "out" and ENTITIES[template.entities[0].type].parent:
+    if template.direction == "out" and entities[template.entities[0].type].parent:
         first = template.entities[0].type
         raise TemplateError("entities[0].type", f"an export starts from a root entity; {first} is a child")
     if template.direction == "out":
         root = template.entities[0].type
         for i, emap in enumerate(template.entities[1:], start=1):
-            if ENTITIES[emap.type].parent != root:
+            if parent_entity(entities[emap.type]) != root:
                 raise TemplateError(f"entities[{i}].type", f"{emap.type} does not hang from {root}")
     return template
 
 
-def _check_defaults(entity: TemplateEntity, defaults: dict[str, Any], where: str) -> None:
-    writable = entity.writable
+def _check_defaults(entity: Resource, defaults: dict[str, Any], where: str) -> None:
+    writable = writable_fields(entity)
     for name in defaults:
         if name not in writable and name != entity.parent_field:
             raise TemplateError(
-                f"{where}.defaults.{name}", f"'{name}' is not a writable field of {entity.name}"
+                f"{where}.defaults.{name}", f"'{name}' is not a writable field of {entity.entity}"
             )
     own, parent_id = split_defaults(entity, defaults)
     if parent_id is not None:
