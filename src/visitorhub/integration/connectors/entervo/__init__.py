@@ -1,0 +1,1 @@
+"""Scheidt & Bachmann entervo infinite: the Consumer API client, the visitor → consumer mapping, an emulator."""
