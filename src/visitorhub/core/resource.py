@@ -128,7 +128,8 @@ class Resource:
     singular name ("Vehicle"). key: the API field that addresses one record in its path. parent: the
     name of the resource a record hangs from; its key names the path parameter and the link field.
     operations: action (list, create, get, update, delete) -> catalogue sequence number, or a summary
-    for an operation outside the catalogue. example: a valid create body (OpenAPI, contract tests).
+    for an operation outside the catalogue. example: a valid create body, example_update: a PATCH body
+    that changes a record made from it (OpenAPI, contract tests).
     """
 
     name: str
@@ -159,6 +160,7 @@ class Resource:
     tag: str | None = None
     create_status: int = 201
     example: Mapping[str, Any] | None = None
+    example_update: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         assert self.name not in REGISTRY, f"resource {self.name} declared twice"

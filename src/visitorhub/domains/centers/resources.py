@@ -29,6 +29,7 @@ centers = Resource(
     operations={"create": 53, "list": 54, "update": 55, "get": 56},
     imports=Imports(),
     example={"pcCode": "FR-SC-123", "label": "Les 4 Temps", "country": "FR", "isWestfield": True},
+    example_update={"label": "Westfield Les 4 Temps"},
 )
 
 visitor_centers = Resource(
@@ -46,5 +47,6 @@ visitor_centers = Resource(
     operations={"create": 42, "list": 43, "get": 45, "update": 46},
     imports=Imports(),
     example={"pcCode": "FR-SC-123", "isFavorite": True},
+    example_update={"isFavorite": False},
 )
 visitor_center_service = visitor_centers.service_as(VisitorCenterService)

@@ -40,4 +40,5 @@ vehicles = Resource(
     descriptions={"delete": "Soft delete: sets deletionDate; listed again with includeDeleted=true."},
     imports=Imports(),
     example={"licensePlate": "AB-123-CD", "maker": "Renault", "model": "Clio", "licensePlateCountry": "FR"},
+    example_update={"color": "blue"},
 )
