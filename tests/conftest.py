@@ -28,27 +28,38 @@ from visitorhub.migrations import upgrade
 TEST_DB_ENV = "VISITORHUB_TEST_DATABASE_URL"
 
 
-def _database_url(tmp_dir: Path) -> str:
-    url = os.environ.get(TEST_DB_ENV)
-    if url:
-        return url
-    return f"sqlite:///{tmp_dir / 'test.db'}"
+@contextmanager
+def own_postgres_database(url: str) -> Iterator[str]:
+    """A database of this test process's own on the server `url` names, dropped afterwards: parallel
+    workers (pytest-xdist) and parallel test runs never share a schema."""
+    name = f"vh_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    """SQLite: a file in a temporary directory; PostgreSQL: a database of this process's own."""
+    server = os.environ.get(TEST_DB_ENV)
+    if server:
+        with own_postgres_database(server) as url:
+            yield url
+        return
     with tempfile.TemporaryDirectory(prefix="visitorhub-test-") as tmp:
-        yield _database_url(Path(tmp))
+        yield f"sqlite:///{Path(tmp) / 'test.db'}"
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
     upgrade(database_url)
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 
@@ -131,18 +142,9 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    name = f"vh_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with own_postgres_database(database_url) as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.engine.dispose()
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
 
+from tests.conftest import own_postgres_database
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.domains.visitors.resources import external_ids, visitor_service
 from visitorhub.models import ChangeLogEntry, ExternalId, Vehicle, Visitor
@@ -44,7 +45,6 @@ entities:
       - {source: car.plate, field: licensePlate}
 """
 HEADER = "email,first_name,last_name,gender,country_code,center,license_plate,vehicle_year"
-PG_SCHEMA = "templates_cli"  # on PostgreSQL, where this module's commands write
 
 
 def run_cli(*args: str | Path, url: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -63,7 +63,7 @@ def run_cli(*args: str | Path, url: str, **extra_env: str) -> subprocess.Complet
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The module's own database, as the commands commit for real: a temporary SQLite file, or, when the
-    suite runs on PostgreSQL (VISITORHUB_TEST_DATABASE_URL), a schema of its own in that database."""
+    suite runs on PostgreSQL (VISITORHUB_TEST_DATABASE_URL), a database of its own on that server."""
     server = os.environ.get("VISITORHUB_TEST_DATABASE_URL", "")
     if not server.startswith("postgresql"):
         url = f"sqlite:///{tmp_path_factory.mktemp('templates-cli') / 'cli.db'}"
@@ -71,18 +71,10 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert result.returncode == 0, result.stderr
         yield url
         return
-    admin = make_engine(server)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    url = make_url(server).update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
-    rendered = url.render_as_string(hide_password=False)
-    result = run_cli("db", "upgrade", url=rendered)
-    assert result.returncode == 0, result.stderr
-    yield rendered
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {PG_SCHEMA} CASCADE"))
-    admin.dispose()
+    with own_postgres_database(server) as url:
+        result = run_cli("db", "upgrade", url=url)
+        assert result.returncode == 0, result.stderr
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -114,6 +114,7 @@ visitors = Resource(
     base_filter=search,
     operations={"list": 24, "update": 29, "get": 30},
     imports=Imports(writable=VisitorFields),
+    example_update={"firstName": "Annie"},
 )
 visitor_service = visitors.service_as(VisitorService)
 
