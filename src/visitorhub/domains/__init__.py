@@ -11,7 +11,12 @@ from fastapi import APIRouter
 
 from visitorhub.core.resource import REGISTRY, Resource
 
-FAMILIES = ("visitors", "vehicles", "centers")
+FAMILIES = (
+    "visitors",
+    "vehicles",
+    "centers",
+    "services",
+)
 
 
 @cache
