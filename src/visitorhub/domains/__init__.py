@@ -16,6 +16,8 @@ FAMILIES = (
     "vehicles",
     "centers",
     "services",
+    "center_companies",
+    "operation_sessions",
 )
 
 
