@@ -18,6 +18,7 @@ FAMILIES = (
     "services",
     "center_companies",
     "operation_sessions",
+    "legal_texts",
 )
 
 
