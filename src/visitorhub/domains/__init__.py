@@ -19,6 +19,7 @@ FAMILIES = (
     "center_companies",
     "operation_sessions",
     "legal_texts",
+    "challenges",
 )
 
 
