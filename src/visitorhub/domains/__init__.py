@@ -20,6 +20,7 @@ FAMILIES = (
     "operation_sessions",
     "legal_texts",
     "challenges",
+    "articles",
 )
 
 
