@@ -2,13 +2,17 @@
 """Benchmark of the Visitor API on a large SQLite database, against a plain-ORM baseline.
 
     python bench/api_visitors.py [--visitors 1000000] [--requests 2000] [--concurrency 8] [--db PATH]
+                                 [--participants 100000] [--only visitors|rankings]
 
-1. builds (or reuses) a SQLite file migrated with `visitorhub.migrations.upgrade` and holding N visitors;
+1. builds (or reuses) a SQLite file migrated with `visitorhub.migrations.upgrade` and holding N visitors,
+   and a challenge whose participants are the first --participants of them (rankings phase);
 2. starts the real service (`python -m visitorhub serve --no-worker`) on a free loopback port;
-3. measures GET /visitors/{id} and a filtered, sorted page of GET /visitors over HTTP (httpx, one
-   client per thread);
-4. runs the same two queries through the SQLAlchemy ORM in this process (1 thread and --concurrency
-   threads), and prints a table (and bench/results/api_visitors.json) comparing the two.
+3. measures GET /visitors/{id} and a filtered, sorted page of GET /visitors (visitors phase), and
+   GET /visitors/{id}/rankings of random participants (rankings phase), over HTTP (httpx, one client per
+   thread);
+4. runs the same queries through the SQLAlchemy ORM in this process (1 thread and --concurrency threads),
+   and prints a table (and bench/results/api_visitors.json) comparing the two. `--only rankings` runs the
+   rankings phase alone (on a database of --participants visitors unless --visitors says otherwise).
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.core.db import make_engine, make_session_factory
+from visitorhub.domains.challenges import ranking
 from visitorhub.migrations import upgrade
-from visitorhub.models import Visitor
+from visitorhub.models import Challenge, Visitor, VisitorChallenge
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -50,6 +55,9 @@ JSON_PATH = RESULTS_DIR / "api_visitors.json"
 BATCH_SIZE = 20_000  # rows per executemany
 ROWS_PER_TRANSACTION = 200_000  # -> 5 transactions for 1M visitors
 PAGE_LIMIT = 25
+RANKING_CHALLENGE = "bench-rankings"  # genericName of the benchmark's challenge
+RANKING_TOP = 10  # winnerNumber: topRanking shows the 10 best
+PHASES = ("visitors", "rankings")
 
 # Realistic, skewed data: 10 countries, 5 centres each (50 in all); 85% of visitors are acquired by a
 # centre of their own country, the rest by any centre.
@@ -512,6 +520,185 @@ def orm_setup(sessions: sessionmaker[Session], query: str) -> Setup:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Rankings: a challenge with many participants
+# ---------------------------------------------------------------------------------------------------
+
+
+def prepare_challenge(url: str, participants: int, seed: int) -> tuple[int, float | None]:
+    """The benchmark challenge, with the first `participants` visitors taking part (reused when the file
+    already holds it with that many); returns (challenge id, populate seconds or None)."""
+    engine = populate_engine(url)
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                select(Challenge.challenge_id).where(Challenge.generic_name == RANKING_CHALLENGE)
+            ).scalar()
+            if found is not None:
+                count = conn.execute(
+                    select(func.count()).where(VisitorChallenge.challenge_id == found)
+                ).scalar_one()
+                if count == participants:
+                    print(f"Reusing challenge {found}: it already has {count:,} participants.")
+                    return int(found), None
+                conn.execute(
+                    VisitorChallenge.__table__.delete().where(VisitorChallenge.challenge_id == found)
+                )
+                conn.execute(Challenge.__table__.delete().where(Challenge.challenge_id == found))
+            started = time.perf_counter()
+            challenge_id = populate_challenge(conn, participants, seed)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        seconds = time.perf_counter() - started
+        print(f"Challenge {challenge_id}: {participants:,} participants in {seconds:.1f} s.")
+        return challenge_id, seconds
+    finally:
+        engine.dispose()
+
+
+def populate_challenge(conn: Any, participants: int, seed: int) -> int:
+    visitors = list(
+        conn.execute(select(Visitor.visitor_id).order_by(Visitor.creation_date).limit(participants)).scalars()
+    )
+    if len(visitors) < participants:
+        sys.exit(
+            f"The database holds {len(visitors):,} visitors, fewer than --participants {participants:,}."
+        )
+    now = datetime.now(UTC)
+    challenge_id = conn.execute(
+        Challenge.__table__.insert().returning(Challenge.challenge_id),
+        {
+            "pc_code": ALL_CENTRES[0],
+            "generic_name": RANKING_CHALLENGE,
+            "type": "step_counter",
+            "start_date": now - timedelta(days=30),
+            "end_date": now + timedelta(days=3650),
+            "timezone": "Europe/Paris",
+            "image_url": None,
+            "winner_number": RANKING_TOP,
+            "reward_expiration_seconds": 86400,
+            "status": "active",
+            "display_name": [],
+            "description": [],
+            "reward_detail": [],
+            "creation_date": now,
+            "update_date": now,
+        },
+    ).scalar_one()
+    rng = random.Random(seed)
+    for start in range(0, participants, BATCH_SIZE):
+        rows = []
+        for visitor_id in visitors[start : start + BATCH_SIZE]:
+            # Step counts: skewed, one in ten still at 0 (a large tie); reached at random instants.
+            points = int(rng.gammavariate(1.5, 3000)) if rng.random() < 0.9 else 0
+            reached = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
+            rows.append(
+                {
+                    "visitor_id": visitor_id,
+                    "challenge_id": challenge_id,
+                    "points": points,
+                    "points_reached_at": reached,
+                    "total_entry_count": rng.randint(0, 60),
+                    "bonus_entry_count": 0,
+                    "last_entry_date": reached,
+                    "reward_unlocked": False,
+                    "reward_received": False,
+                    "reward_expiration_date": None,
+                    "registered_date": now - timedelta(days=30),
+                    "creation_date": now - timedelta(days=30),
+                    "update_date": reached,
+                }
+            )
+        conn.execute(VisitorChallenge.__table__.insert(), rows)
+    return int(challenge_id)
+
+
+def sample_participants(
+    sessions: sessionmaker[Session], challenge_id: int, requests: int, rng: random.Random
+) -> list[uuid.UUID]:
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(VisitorChallenge.visitor_id)
+                .where(VisitorChallenge.challenge_id == challenge_id)
+                .order_by(func.random())
+                .limit(requests)
+            )
+        )
+    params = [ids[i % len(ids)] for i in range(requests)]
+    rng.shuffle(params)
+    return params
+
+
+def ranking_queries(session: Session, visitor_id: uuid.UUID, challenge_id: int) -> int:
+    """The bare ranking queries the endpoint runs for one participation: its row, its position (two
+    index counts), the top and its neighbours; returns the position."""
+    participation = session.scalars(
+        select(VisitorChallenge).where(
+            VisitorChallenge.visitor_id == visitor_id, VisitorChallenge.challenge_id == challenge_id
+        )
+    ).one()
+    position = ranking.position(session, participation)
+    ranking.top(session, challenge_id, RANKING_TOP)
+    ranking.neighbours(session, participation, position, 2)
+    return position
+
+
+def rankings_http_setup(base_url: str, key: str) -> Setup:
+    def setup() -> tuple[Op, Callable[[], None]]:
+        client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30.0, trust_env=False
+        )
+
+        def op(visitor_id: uuid.UUID) -> bool:
+            return client.get(f"/visitors/{visitor_id}/rankings").status_code == 200
+
+        return op, client.close
+
+    return setup
+
+
+def rankings_orm_setup(sessions: sessionmaker[Session], challenge_id: int) -> Setup:
+    def setup() -> tuple[Op, Callable[[], None]]:
+        def op(visitor_id: uuid.UUID) -> bool:
+            with sessions() as session:
+                return ranking_queries(session, visitor_id, challenge_id) >= 1
+
+        return op, lambda: None
+
+    return setup
+
+
+def ranking_plan(engine: Engine, challenge_id: int) -> list[str]:
+    """SQLite's plan of the position count: a range of ix_visitor_challenge_ranking."""
+    stmt = (
+        select(func.count())
+        .select_from(VisitorChallenge)
+        .where(VisitorChallenge.challenge_id == challenge_id, VisitorChallenge.points > 1000)
+    )
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+def check_same_ranking(
+    base_url: str, key: str, sessions: sessionmaker[Session], challenge_id: int, visitor_ids: list[uuid.UUID]
+) -> None:
+    """The endpoint's position must be the bare queries' position."""
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {key}"}, trust_env=False
+    ) as client:
+        for visitor_id in visitor_ids[:20]:
+            response = client.get(f"/visitors/{visitor_id}/rankings")
+            response.raise_for_status()
+            items = [i for i in response.json()["data"] if i["challenge"]["challengeId"] == challenge_id]
+            with sessions() as session:
+                expected = ranking_queries(session, visitor_id, challenge_id)
+            if len(items) != 1 or items[0]["visitorRankingPosition"] != expected:
+                raise RuntimeError(f"rankings of {visitor_id}: API {items[:1]} vs position {expected}")
+
+
+# ---------------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------------
 
@@ -581,8 +768,11 @@ def build_table(results: dict[str, Result], concurrency: int) -> list[dict[str, 
     labels = {
         "get": ("GET /visitors/{id}", "ORM session.get(Visitor, id)"),
         "list": ("GET /visitors?countryCode&acquisitionPcCode&sort", "ORM select where/order_by/limit 25"),
+        "rankings": ("GET /visitors/{id}/rankings", "ranking queries: row, position, top, neighbours"),
     }
     for query, (http_label, orm_label) in labels.items():
+        if f"http-{query}" not in results:
+            continue
         http = results[f"http-{query}"]
         base_n, base_1 = results[f"orm-{query}-{concurrency}"], results[f"orm-{query}-1"]
         rows.append(
@@ -641,7 +831,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--visitors", type=int, default=1_000_000, help="visitors in the database")
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        help="visitors in the database (default 1,000,000; --participants with --only rankings)",
+    )
+    parser.add_argument(
+        "--participants", type=int, default=100_000, help="participants of the rankings phase's challenge"
+    )
+    parser.add_argument("--only", choices=PHASES, help="run one phase: visitors (get, list) or rankings")
     parser.add_argument("--requests", type=int, default=2000, help="measured requests/ops per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (HTTP and ORM)")
     parser.add_argument("--db", type=Path, help="SQLite file to (re)use; default bench/results/visitors-N.db")
@@ -649,8 +847,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each scenario")
     parser.add_argument("--seed", type=int, default=20261123, help="seed of the data and of the workload")
     args = parser.parse_args(argv)
-    if args.visitors < 1 or args.requests < 1 or args.concurrency < 1:
-        parser.error("--visitors, --requests and --concurrency must be positive")
+    if args.visitors is None:
+        args.visitors = args.participants if args.only == "rankings" else 1_000_000
+    if min(args.visitors, args.requests, args.concurrency, args.participants) < 1:
+        parser.error("--visitors, --requests, --concurrency and --participants must be positive")
+    if args.only != "visitors" and args.participants > args.visitors:
+        parser.error("--participants cannot exceed --visitors (participants are visitors)")
     return args
 
 
@@ -661,17 +863,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path: Path = (args.db or RESULTS_DIR / f"visitors-{args.visitors}.db").resolve()
     visitors, populate_s = prepare_db(db_path, args.visitors, args.seed, owned)
 
+    phases = [args.only] if args.only else list(PHASES)
+    challenge_id, challenge_s = None, None
+    if "rankings" in phases:
+        challenge_id, challenge_s = prepare_challenge(sqlite_url(db_path), args.participants, args.seed + 2)
+
     rng = random.Random(args.seed + 1)
     engine = make_engine(sqlite_url(db_path))  # the service's engine settings (WAL, pragmas)
     sessions = make_session_factory(engine, readonly=True)  # as the service's GET requests
-    get_params, list_params, pair_stats = sample_workload(sessions, args.requests, rng)
-    plan = query_plan(engine, list_params[0])
-    print(
-        f"Workload: {len(get_params):,} GETs by id, {len(list_params):,} filtered pages over "
-        f"{pair_stats['pairs']} (country, centre) pairs of {pair_stats['min']:,}..{pair_stats['max']:,} "
-        f"visitors (median {pair_stats['median']:,})."
-    )
-    print("Filtered page query plan (SQLite): " + "; ".join(plan))
+    workloads: list[tuple[str, list[Any]]] = []
+    plan: list[str] = []
+    pair_stats: dict[str, int] = {}
+    list_params: list[tuple[str, str]] = []
+    if "visitors" in phases:
+        get_params, list_params, pair_stats = sample_workload(sessions, args.requests, rng)
+        plan = query_plan(engine, list_params[0])
+        print(
+            f"Workload: {len(get_params):,} GETs by id, {len(list_params):,} filtered pages over "
+            f"{pair_stats['pairs']} (country, centre) pairs of {pair_stats['min']:,}..{pair_stats['max']:,} "
+            f"visitors (median {pair_stats['median']:,})."
+        )
+        print("Filtered page query plan (SQLite): " + "; ".join(plan))
+        workloads += [("get", get_params), ("list", list_params)]
+    rank_params: list[uuid.UUID] = []
+    rank_plan: list[str] = []
+    if challenge_id is not None:
+        rank_params = sample_participants(sessions, challenge_id, args.requests, rng)
+        rank_plan = ranking_plan(engine, challenge_id)
+        print(f"Rankings: {len(rank_params):,} GETs of random participants of {args.participants:,}.")
+        print("Position count query plan (SQLite): " + "; ".join(rank_plan))
+        workloads.append(("rankings", rank_params))
 
     results: dict[str, Result] = {}
 
@@ -691,16 +912,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with running_server(db_path, startup_timeout=120.0) as (base_url, key):
-            check_same_answers(base_url, key, sessions, list_params[0])
+            if list_params:
+                check_same_answers(base_url, key, sessions, list_params[0])
+            if challenge_id is not None:
+                check_same_ranking(base_url, key, sessions, challenge_id, rank_params)
             print(f"Measuring ({args.concurrency} threads, {args.requests:,} requests per scenario)...")
-            for query, params in (("get", get_params), ("list", list_params)):
-                measure(
-                    f"http-{query}", "http", query, http_setup(base_url, key, query), params, args.concurrency
-                )
+            for query, params in workloads:
+                if query == "rankings":
+                    assert challenge_id is not None
+                    http, orm = rankings_http_setup(base_url, key), rankings_orm_setup(sessions, challenge_id)
+                else:
+                    http, orm = http_setup(base_url, key, query), orm_setup(sessions, query)
+                measure(f"http-{query}", "http", query, http, params, args.concurrency)
                 for threads in sorted({1, args.concurrency}):
-                    measure(
-                        f"orm-{query}-{threads}", "orm", query, orm_setup(sessions, query), params, threads
-                    )
+                    measure(f"orm-{query}-{threads}", "orm", query, orm, params, threads)
     finally:
         engine.dispose()
 
@@ -717,7 +942,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).as_posix(), *(argv if argv is not None else sys.argv[1:])]),
         "config": {
+            "phases": phases,
             "visitors": visitors,
+            "participants": args.participants if challenge_id is not None else None,
             "requests": args.requests,
             "concurrency": args.concurrency,
             "time_limit_s": args.time_limit,
@@ -736,12 +963,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": round(populate_s, 1) if populate_s is not None else None,
             "rows_per_s": round(visitors / populate_s) if populate_s else None,
         },
-        "workload": {"filter_pairs": pair_stats, "list_query_plan": plan},
+        "workload": {
+            "filter_pairs": pair_stats,
+            "list_query_plan": plan,
+            "ranking_position_query_plan": rank_plan,
+            "challenge_populate_s": round(challenge_s, 1) if challenge_s is not None else None,
+        },
         "scenarios": [asdict(result) for result in results.values()],
         "table": table,
     }
-    JSON_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Wrote {JSON_PATH.relative_to(REPO_DIR)}.")
+    json_path = JSON_PATH.with_name(f"api_visitors-{args.only}.json") if args.only else JSON_PATH
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"Wrote {json_path.relative_to(REPO_DIR)}.")
     failed = any(r.errors or r.hit_time_limit for r in results.values())
     return 1 if failed else 0
 
