@@ -182,8 +182,10 @@ class VisitorChallengeService(CrudService[VisitorChallenge]):
     def prepare_update(
         self, session: Session, obj: VisitorChallenge, changes: dict[str, Any], ctx: WriteContext
     ) -> dict[str, Any]:
+        # Like an addition, an update waits for a terminate in progress (and makes it wait), so the two
+        # never lock the same rows in opposite orders.
+        challenge = self._challenge(session, obj, lock=True)
         if "points" in changes and changes["points"] != obj.points:
-            challenge = self._challenge(session, obj)
             if challenge.status != S.active:
                 raise Conflict(
                     f"Challenge {challenge.challenge_id} is {challenge.status}: points change only while it is "
@@ -250,6 +252,7 @@ class VisitorChallengeService(CrudService[VisitorChallenge]):
 
     def purge(self, session: Session, obj: VisitorChallenge, ctx: WriteContext | None = None) -> None:
         """Deleted with its history (each entry through its service, so each deletion is logged)."""
+        self._challenge(session, obj, lock=True)
         histories = _histories()
         for entry in session.scalars(
             select(VisitorChallengeHistory).where(
@@ -262,7 +265,7 @@ class VisitorChallengeService(CrudService[VisitorChallenge]):
     def _challenge(self, session: Session, obj: VisitorChallenge, lock: bool = False) -> Challenge:
         stmt = select(Challenge).where(Challenge.challenge_id == obj.challenge_id)
         if lock:
-            # FOR SHARE: many additions at once, but none while terminate() holds the row (PostgreSQL;
+            # FOR SHARE: many writers at once, but none while terminate() holds the row (PostgreSQL;
             # SQLite has one writer at a time anyway). Fresh values, not the identity map's.
             stmt = stmt.with_for_update(read=True).execution_options(populate_existing=True)
         challenge = session.scalars(stmt).one()
