@@ -24,7 +24,7 @@ log = logging.getLogger("visitorhub.templates")
 
 # `GET /integration/templates` is the list of templates, the others are the streams' routes: no template
 # may be called that, or `/integration/{template}` would be out of its reach.
-RESERVED_NAMES = frozenset({"templates", "subscriptions", "deliveries", "streams"})
+RESERVED_NAMES = frozenset({"templates", "subscriptions", "deliveries", "streams", "channels", "connectors"})
 
 
 @dataclass(frozen=True)
