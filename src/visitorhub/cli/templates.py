@@ -24,8 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from visitorhub.cli.common import app_errors, err, fail, out, sessions
-from visitorhub.core.db import checkpoint, unit_of_work
+from visitorhub.cli.common import app_errors, checkpoint, err, fail, out, sessions, unit_of_work
 from visitorhub.integration.templates import formats
 
 if TYPE_CHECKING:
