@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from visitorhub.core.db import Base, BigIntId, TimestampMixin
 
@@ -23,6 +23,9 @@ class LegalText(TimestampMixin, Base):
     version: Mapped[int]
     release_date: Mapped[datetime]
     require_consent: Mapped[bool] = mapped_column(default=True)
+
+    # Its paths (and the locales' link) name the id legalTextId.
+    legal_text_id: Mapped[int] = synonym("id")
 
 
 class LegalTextLocale(TimestampMixin, Base):

@@ -51,6 +51,7 @@ def test_each_new_text_of_a_type_is_its_next_version(client: TestClient) -> None
         "documentText",
         "id",
         "version",
+        "legalTextId",
     }
     assert client.get(f"/legal-texts/{second['id']}").json()["data"] == second
 

@@ -66,5 +66,5 @@ articles = Resource(
         "title": [{"localeCode": "fr-FR", "value": "Horaires de Noël"}],
         "content": [{"localeCode": "fr-FR", "value": "Ouvert tous les jours de 9 h à 22 h."}],
     },
-    example_update={"status": "published", "title": [{"localeCode": "en-GB", "value": "Christmas hours"}]},
+    example_update={"status": "published", "genericName": "Christmas and New Year opening hours"},
 )

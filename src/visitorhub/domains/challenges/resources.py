@@ -67,12 +67,12 @@ challenges = Resource(
         "timezone": "Europe/Paris",
         "winnerNumber": 1,
         "rewardExpirationSeconds": 86400,
-        "status": "draft",
+        "status": "ready",
         "displayName": [TRANSLATION],
         "description": [TRANSLATION],
         "rewardDetail": [TRANSLATION],
     },
-    example_update={"genericName": "challenge Les 4 Temps 2020", "status": "ready"},
+    example_update={"genericName": "challenge Les 4 Temps 2020", "status": "active"},
 )
 
 visitor_challenges = Resource(
@@ -114,6 +114,7 @@ visitor_challenges = Resource(
         "create": "The challenge must be ready or active; a visitor takes part once (409).",
         "delete": "Deletes the participation and its history.",
     },
+    example={"challengeId": 1},  # a challenge of the example above (the contract suite makes one)
     example_update={"rewardReceived": False, "totalEntryCount": 3},
 )
 

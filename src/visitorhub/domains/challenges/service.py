@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Table, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitorhub.core.db import as_utc, utcnow
@@ -222,8 +222,9 @@ class VisitorChallengeService(CrudService[VisitorChallenge]):
         return True
 
     def add_points(self, session: Session, obj: VisitorChallenge, points: int, ctx: WriteContext) -> None:
-        """Add `points` in one UPDATE (points = points + n), so concurrent additions never lose one; the
-        change record and the history entry are written in the same transaction."""
+        """Add `points` to the total, count an entry and record it in the history, through the write path.
+        The participation's row is locked first (FOR UPDATE): concurrent additions queue there and each
+        reads the total the previous one committed, so none is lost (SQLite has one writer at a time)."""
         challenge = self._challenge(session, obj, lock=True)
         now = utcnow()
         if not can_log_points(challenge, now):
@@ -234,20 +235,13 @@ class VisitorChallengeService(CrudService[VisitorChallenge]):
                 field="points",
                 code="not_active",
             )
-        table: Table = VisitorChallenge.__table__  # type: ignore[assignment]
-        session.execute(
-            update(table)
-            .where(table.c.visitor_challenge_id == obj.visitor_challenge_id)
-            .values(
-                points=table.c.points + points,
-                points_reached_at=now,
-                total_entry_count=table.c.total_entry_count + 1,
-                last_entry_date=now,
-                update_date=now,
-            )
-        )
-        session.refresh(obj)
-        self.log(session, [("update", obj)])
+        session.refresh(obj, with_for_update=True)
+        changes = {
+            "points": obj.points + points,
+            "total_entry_count": obj.total_entry_count + 1,
+            "last_entry_date": now,
+        }
+        super().update(session, obj, changes, ctx)  # the plain update: its history line is an increment
         self._history(session, obj, points, ChallengeHistoryAction.increment, False, ctx, now)
 
     def purge(self, session: Session, obj: VisitorChallenge, ctx: WriteContext | None = None) -> None:

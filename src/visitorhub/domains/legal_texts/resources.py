@@ -1,8 +1,6 @@
-"""Declarations of legal texts (addressed by legalTextId, shown as id) and their locales."""
+"""Declarations of legal texts and their locales."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from visitorhub.core.db import utcnow
 from visitorhub.core.resource import Filter, Resource, Unique, equals, ignored
@@ -18,26 +16,7 @@ from visitorhub.domains.legal_texts.schemas import (
 from visitorhub.domains.legal_texts.service import LegalTextService, latest_released
 from visitorhub.models import LegalText, LegalTextLocale
 
-
-# CORE-CANDIDATE: Resource.key_field. A legal text's path names its key legalTextId while its
-# representation names the field id (the seed's names); the core takes the key's attribute from the
-# read field of the same name.
-@dataclass(eq=False)
-class KeyedResource(Resource):
-    """A resource whose path key (`key`) is the read field `key_field` under another name."""
-
-    key_field: str | None = None
-
-    @property
-    def key_attr(self) -> str:
-        return self.attributes[self.key_field or self.key or ""]
-
-    @property
-    def key_type(self) -> object:
-        return self.read.model_fields[self.key_attr].annotation
-
-
-legal_texts = KeyedResource(
+legal_texts = Resource(
     name="legal-texts",
     entity="LegalText",
     model=LegalText,
@@ -46,7 +25,6 @@ legal_texts = KeyedResource(
     update=LegalTextUpdate,
     service_class=LegalTextService,
     key="legalTextId",
-    key_field="id",
     sortable=("creationDate", "updateDate", "releaseDate", "version", "type"),
     filters=(
         Filter("legalType", LegalType, equals(LegalText.type), "Legal text type"),

@@ -35,6 +35,7 @@ class LegalTextRead(ApiModel):
     document_text: str | None = Field(None, description="In the list's `locale`; null without one.")
     id: int
     version: int = Field(description="1 for the first text of its type, then one more for each new one.")
+    legal_text_id: int = Field(description="The same as id: the name its paths and locales give it.")
 
 
 class LegalTextLocaleCreate(ApiModel):

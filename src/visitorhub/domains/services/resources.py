@@ -170,6 +170,7 @@ service_service_themes = Resource(
         ),
     ),
     sortable=("creationDate", "updateDate", "serviceThemeId"),
+    example={"serviceThemeId": 117},  # a theme of the catalogue (the contract suite makes one)
     operations={"list": 11, "create": 12, "delete": 14},
     descriptions={
         "create": "Gives a theme of the catalogue (not deprecated) to the service.",
@@ -195,6 +196,7 @@ service_service_targets = Resource(
         ),
     ),
     sortable=("creationDate", "updateDate", "serviceTargetId"),
+    example={"serviceTargetId": 117},  # a target of the catalogue (the contract suite makes one)
     operations={"list": 15, "create": 16, "delete": 18},
     descriptions={
         "create": "Gives a target of the catalogue to the service.",
