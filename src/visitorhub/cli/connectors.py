@@ -132,11 +132,9 @@ def sync(
             ", ".join(f"{kind} {count}" for kind, count in report.calls.items() if count) or "0",
         )
         out.print(table)
-        for planned in report.operations or []:
-            out.print(
-                f"{planned.operation}\t{planned.external_reference or ''}\t{planned.business_id or ''}",
-                markup=False,
-                highlight=False,
+        for planned in report.operations or []:  # tab-separated: operation, reference, business id
+            typer.echo(
+                f"{planned.operation}\t{planned.external_reference or ''}\t{planned.business_id or ''}"
             )
         for error in report.errors[:20]:
             err.print(f"{error.visitor_id}: {error.message}", markup=False, highlight=False)

@@ -52,10 +52,14 @@ def claim_due_connectors(
 
 @periodic("connectors.sync_due")
 def sync_due(ctx: TaskContext) -> None:
+    synced: set[int] = set()
     while not ctx.stop.is_set():
+        # Each connector at most once a tick: an event connector whose sync outlasts the poll is due
+        # again at once, and would keep the other tasks waiting.
         due = claim_due_connectors(ctx.sessions, ctx.settings)
-        if not due:
+        if not due or synced.issuperset(due):
             return
+        synced.update(due)
         for connector_id in due:
             try:
                 sync_connector(
