@@ -21,6 +21,8 @@ class Connector(Base):
     enabled: Mapped[bool]
     schedule: Mapped[str] = mapped_column(String(8))  # event | batch
     interval_minutes: Mapped[int] = mapped_column(Integer)
+    # Scheduled syncs are full ones again once the last full sync is this old (null: only when needed).
+    full_sync_hours: Mapped[int | None] = mapped_column(Integer)
     # The kind's settings in their camelCase API form; secret fields sealed (core/secrets.py), never returned.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, update
 from sqlalchemy.orm import Session
 
+from tests.conftest import bearer
 from tests.factories import create_center, create_vehicle, create_visitor
 from tests.integration.connectors.conftest import (
     CLIENT_ID,
@@ -26,6 +27,7 @@ from tests.integration.connectors.conftest import (
     seed_visitors,
     sync,
 )
+from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core.db import make_session_factory, utcnow
 from visitorhub.integration.connectors.entervo.client import EntervoClient
@@ -404,6 +406,37 @@ class TestFaults:
         assert report is not None
         assert report.stopped_because == "fatal"
         assert "loopback" in (report.error or "")
+        assert sum(report.calls.values()) == 0
+
+    def test_a_visitor_that_cannot_be_mapped_fails_without_a_call(
+        self, client: TestClient, url: str, emulator: Emulator
+    ) -> None:
+        visitor = create_visitor(client)
+        create_vehicle(client, visitor["visitorId"], licensePlate="--")
+        connector_id = create_connector(client, url)["connectorId"]
+        report = sync(client, connector_id)
+        assert (report["failed"], report["calls"]["create"]) == (1, 0)
+        assert report["errors"] == [
+            {
+                "visitorId": visitor["visitorId"],
+                "message": "cannot be mapped: licence plate '--' has no characters",
+            }
+        ]
+        assert _connector(client, connector_id)["failedRecords"] == 1
+
+    def test_a_secret_the_keys_cannot_open_stops_the_sync_saying_why(
+        self, connection: Connection, keys: dict[str, str], url: str, database_url: str
+    ) -> None:
+        sealing = Settings(database_url=database_url, allow_private_targets=True, secrets_key="k1")
+        with TestClient(
+            create_app(sealing, bind=connection), raise_server_exceptions=False, headers=bearer(keys["admin"])
+        ) as sealed:
+            connector_id = create_connector(sealed, url)["connectorId"]
+        other = sealing.model_copy(update={"secrets_key": "k2"})
+        report = sync_connector(make_session_factory(connection), connector_id, other, SyncOptions())
+        assert report is not None
+        assert (report.status, report.stopped_because) == ("failed", "error")
+        assert "VISITORHUB_SECRETS_KEY" in (report.error or "")
         assert sum(report.calls.values()) == 0
 
 

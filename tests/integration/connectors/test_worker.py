@@ -86,3 +86,20 @@ def test_disabled_connectors_do_not_sync(
     worker.run_once()
     assert _runs(committed_api, connector_id) == []
     assert sum(emulator.calls().values()) == 0
+
+
+def test_a_scheduled_sync_is_a_full_one_again_once_the_last_is_full_sync_hours_old(
+    committed_api: TestClient, worker: Worker, url: str, emulator: Emulator
+) -> None:
+    connector_id = create_connector(committed_api, url, fullSyncHours=6)["connectorId"]
+    worker.run_once()
+    with unit_of_work(worker.sessions) as session:
+        session.execute(
+            update(Connector)
+            .where(Connector.id == connector_id)
+            .values(last_full_sync_at=utcnow() - timedelta(hours=7), next_run_at=None)
+        )
+    worker.run_once()
+    runs = _runs(committed_api, connector_id)
+    assert [run["full"] for run in runs] == [True, True]
+    assert runs[0]["calls"] == {"token": 1, "search": 1, "create": 0, "update": 0, "delete": 0, "get": 0}

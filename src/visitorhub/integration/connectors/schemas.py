@@ -23,6 +23,13 @@ class ConnectorCreate(ApiModel):
         "them and sync every intervalMinutes",
     )
     interval_minutes: int = Field(15, ge=1, le=1440, description="batch: sync every M minutes")
+    full_sync_hours: int | None = Field(
+        24,
+        ge=1,
+        le=8760,
+        description="Make a scheduled sync a full one once the last full sync is this many hours old, so "
+        "that changes made on the remote side are repaired (null: only when needed)",
+    )
     settings: dict[str, Any] = Field(description="The kind's settings (see the README); secrets never shown")
     filter: VisitorFilter = Field(
         default_factory=VisitorFilter, description="Which visitors to sync; the others are deleted remotely"
@@ -35,6 +42,7 @@ class ConnectorUpdate(ApiModel):
     enabled: bool = not_null()
     schedule: Schedule = not_null()
     interval_minutes: int = not_null(ge=1, le=1440)
+    full_sync_hours: int | None = Field(None, ge=1, le=8760)
     settings: dict[str, Any] = not_null(
         description="Merged into the current settings: the given keys change (null: back to the default), "
         "the others (the secret included) stay"
@@ -52,6 +60,7 @@ class ConnectorRead(ApiModel):
     enabled: bool
     schedule: str
     interval_minutes: int
+    full_sync_hours: int | None
     settings: dict[str, Any] = Field(description="Without the secrets")
     filter: dict[str, Any]
     cursor: int = Field(

@@ -106,6 +106,7 @@ def create_connector(session: Session, body: ConnectorCreate, settings: Settings
         enabled=body.enabled,
         schedule=body.schedule,
         interval_minutes=body.interval_minutes,
+        full_sync_hours=body.full_sync_hours,
         settings=stored,
         filter=body.filter.model_dump(mode="json", by_alias=True),
         # The first sync is a full one; it places the cursor.

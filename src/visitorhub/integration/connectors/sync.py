@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.config import Settings
 from visitorhub.core import changelog
-from visitorhub.core.db import unit_of_work, utcnow
+from visitorhub.core.db import as_utc, unit_of_work, utcnow
 from visitorhub.core.secrets import SecretUnavailable
 from visitorhub.errors import AppError, Conflict, NotFound
 from visitorhub.integration.connectors import KINDS, changes, mirror, selection
@@ -579,6 +579,13 @@ class _Run:
             self.renew_lease(session, cursor_seq=target, full_sync_pending=False, last_full_sync_at=utcnow())
 
 
+def _full_sync_due(row: Connector, now: datetime) -> bool:
+    """The last full sync is older than the connector's fullSyncHours."""
+    if row.full_sync_hours is None or row.last_full_sync_at is None:
+        return False
+    return now - as_utc(row.last_full_sync_at) >= timedelta(hours=row.full_sync_hours)
+
+
 def _has_work(session: Session, row: Connector, keep: VisitorFilter) -> bool:
     if row.full_sync_pending:
         return True
@@ -665,7 +672,7 @@ def sync_connector(
                 code="sync_in_progress",
             )
         keep = VisitorFilter.model_validate(row.filter)
-        full = options.full or row.full_sync_pending
+        full = options.full or row.full_sync_pending or (options.scheduled and _full_sync_due(row, now))
         if options.scheduled and not full and not _has_work(session, row, keep):
             return None
         spec = KINDS.get(row.kind)

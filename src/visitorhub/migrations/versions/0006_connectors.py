@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-12-06 05:04:03.451755
+Create Date: 2026-12-06 05:30:19.468613
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("schedule", sa.String(length=8), nullable=False),
         sa.Column("interval_minutes", sa.Integer(), nullable=False),
+        sa.Column("full_sync_hours", sa.Integer(), nullable=True),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("filter", sa.JSON(), nullable=False),
         sa.Column("cursor_seq", sa.BigInteger(), nullable=False),
