@@ -1,5 +1,6 @@
-"""`visitorhub connectors list|sync` as real processes against the entervo emulator on loopback; a sync
-killed with SIGKILL mid-run, then run again, never gives a visitor a second consumer."""
+"""`visitorhub connectors list|sync` against the entervo emulator on loopback (in-process, and as real
+processes for kill -9): a sync killed with SIGKILL mid-run, then run again, never gives a visitor a second
+consumer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.asgi_servers import AsgiServer, serving
+from tests.cli.runner import run_cli
 from tests.integration.connectors.conftest import (
     CLIENT_ID,
     CUSTOMER,
@@ -59,11 +61,6 @@ def _cli(*args: str, url: str) -> subprocess.Popen[str]:
     )
 
 
-def _finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:
-    stdout, stderr = process.communicate(timeout=timeout)
-    return process.returncode, stdout, stderr
-
-
 def _seed(url: str, count: int) -> list[str]:
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
@@ -81,6 +78,12 @@ def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> bool:
     return False
 
 
+def _run(*args: str, url: str) -> tuple[int, str, str]:
+    """The CLI in this process (no start-up to pay), with loopback targets allowed."""
+    done = run_cli(*args, url=url, VISITORHUB_ALLOW_PRIVATE_TARGETS="true", COLUMNS="250")
+    return done.returncode, done.stdout, done.stderr
+
+
 class TestSync:
     def test_a_sync_reports_as_json_and_list_shows_the_connector(
         self, committed_api: TestClient, fresh_database_url: str, remote: tuple[AsgiServer, Emulator]
@@ -88,18 +91,17 @@ class TestSync:
         server, emulator = remote
         ids = _seed(fresh_database_url, 3)
         create_connector(committed_api, server.url, name="barrier")
-        code, stdout, stderr = _finish(
-            _cli("connectors", "sync", "barrier", "--json", url=fresh_database_url)
-        )
+        code, stdout, stderr = _run("connectors", "sync", "barrier", "--json", url=fresh_database_url)
         assert code == 0, stderr
         report = json.loads(stdout)
         assert (report["full"], report["created"], report["status"]) == (True, 3, "ok")
+        assert report["trigger"] == "cli"
         assert set(consumers_by_reference(emulator)) == set(ids)
-        code, stdout, _stderr = _finish(_cli("connectors", "list", url=fresh_database_url))
+        code, stdout, _stderr = _run("connectors", "list", url=fresh_database_url)
         assert code == 0
         assert "barrier" in stdout
         assert "entervo" in stdout
-        code, _stdout, stderr = _finish(_cli("connectors", "sync", "nope", url=fresh_database_url))
+        code, _stdout, stderr = _run("connectors", "sync", "nope", url=fresh_database_url)
         assert code == 1
         assert "'nope' does not exist" in stderr
 
@@ -109,17 +111,14 @@ class TestSync:
         server, emulator = remote
         ids = _seed(fresh_database_url, 2)
         create_connector(committed_api, server.url, name="plan", settings={"concurrency": 1})
-        code, stdout, stderr = _finish(
-            _cli("connectors", "sync", "plan", "--dry-run", url=fresh_database_url)
-        )
+        code, stdout, stderr = _run("connectors", "sync", "plan", "--dry-run", url=fresh_database_url)
         assert code == 0, stderr
         assert "full, dry run" in stdout
-        assert {line.split("\t")[1] for line in stdout.splitlines() if line.startswith("create\t")} == set(
-            ids
-        )
+        planned = [line.split("\t") for line in stdout.splitlines() if line.startswith("create\t")]
+        assert {reference for _op, reference, _business_id in planned} == set(ids)
         assert emulator.consumers(PROJECT) == []
         emulator.fail_next(400, count=1, kinds=["create"])
-        code, stdout, stderr = _finish(_cli("connectors", "sync", "plan", url=fresh_database_url))
+        code, stdout, stderr = _run("connectors", "sync", "plan", url=fresh_database_url)
         assert code == 1
         assert "failed" in stdout
         assert "HTTP 400" in stderr
@@ -152,7 +151,7 @@ class TestCrashes:
         create_connector(committed_api, server.url, name="crashy", settings={"concurrency": 1})
         before = self._kill_mid_sync(fresh_database_url, emulator, "crashy", 8)
         assert 8 <= len(before) < 30
-        code, stdout, stderr = _finish(_cli("connectors", "sync", "crashy", "--json", url=fresh_database_url))
+        code, stdout, stderr = _run("connectors", "sync", "crashy", "--json", url=fresh_database_url)
         assert code == 0, stderr
         report = json.loads(stdout)
         # Still a full sync: the one killed never completed. It found the consumers already there.
@@ -180,7 +179,7 @@ class TestCrashes:
         later = _seed(fresh_database_url, 30)
         before = self._kill_mid_sync(fresh_database_url, emulator, "steady", 10)
         assert 10 <= len(before) < 32
-        code, stdout, stderr = _finish(_cli("connectors", "sync", "steady", "--json", url=fresh_database_url))
+        code, stdout, stderr = _run("connectors", "sync", "steady", "--json", url=fresh_database_url)
         assert code == 0, stderr
         report = json.loads(stdout)
         assert report["full"] is False

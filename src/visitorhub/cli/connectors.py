@@ -10,12 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from visitorhub.cli.common import app_errors, err, out, sessions, setup_logging
-from visitorhub.config import get_settings
-from visitorhub.core.db import unit_of_work
+from visitorhub.cli.common import app_errors, err, get_settings, out, sessions, setup_logging, unit_of_work
 
 connectors_app = typer.Typer(
     help="Connectors: keep a remote system (a parking system's consumers) in step with the visitors.",
@@ -84,6 +81,8 @@ def sync(
 ) -> None:
     """One sync now in the foreground, with a progress bar on stderr; exit code 1 when a record failed or
     the sync stopped early."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from visitorhub.integration.connectors import service
     from visitorhub.integration.connectors.sync import SyncOptions, sync_connector
 

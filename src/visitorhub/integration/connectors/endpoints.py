@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from visitorhub.core.db import checkpoint
 from visitorhub.core.deps import AppSessions, AppSettings, DbSession
 from visitorhub.core.listing import OffsetQuery
 from visitorhub.core.responses import one, page
@@ -28,12 +28,6 @@ from visitorhub.models import ConnectorRun
 router = APIRouter(prefix="/integration", tags=["connectors"], responses=ERROR_RESPONSES, dependencies=ADMIN)
 ConnectorId = Annotated[int, Path(alias="connectorId", description="The connector's id")]
 RunId = Annotated[int, Path(alias="runId", description="The run's id")]
-
-
-def _release(session: Session) -> None:
-    """End the request's transaction before a sync that commits on its own sessions (on SQLite an open
-    writing transaction would hold the lock they wait for)."""
-    session.commit()
 
 
 @router.post(
@@ -108,7 +102,7 @@ def sync_now(
     body: Annotated[SyncRequest | None, Body()] = None,
 ) -> JSONResponse:
     service.get_connector(session, connector_id)
-    _release(session)
+    checkpoint(session)  # the request only checked the connector: hand over to the sync
     request = body or SyncRequest()
     options = SyncOptions(full=request.full, dry_run=request.dry_run, trigger="api")
     report = sync_connector(sessions, connector_id, settings, options)
