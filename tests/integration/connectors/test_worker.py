@@ -16,7 +16,7 @@ from tests.integration.connectors.conftest import consumers_by_reference, create
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from visitorhub.integration.connectors.entervo.emulator import Emulator
-from visitorhub.models import Connector
+from visitorhub.models import Connector, ConnectorRecord
 from visitorhub.worker.runner import Worker
 
 
@@ -103,3 +103,25 @@ def test_a_scheduled_sync_is_a_full_one_again_once_the_last_is_full_sync_hours_o
     runs = _runs(committed_api, connector_id)
     assert [run["full"] for run in runs] == [True, True]
     assert runs[0]["calls"] == {"token": 1, "search": 1, "create": 0, "update": 0, "delete": 0, "get": 0}
+
+
+def test_on_schedule_a_failed_record_waits_for_its_back_off(
+    committed_api: TestClient, worker: Worker, url: str, emulator: Emulator
+) -> None:
+    visitor = create_visitor(committed_api)
+    create_vehicle(committed_api, visitor["visitorId"])
+    connector_id = create_connector(committed_api, url)["connectorId"]
+    emulator.fail_next(400, kinds=["create"])
+    worker.run_once()
+    assert _runs(committed_api, connector_id)[0]["failed"] == 1
+    worker.run_once()  # backing off: no run, no call
+    assert len(_runs(committed_api, connector_id)) == 1
+    with unit_of_work(worker.sessions) as session:
+        session.execute(
+            update(ConnectorRecord)
+            .where(ConnectorRecord.connector_id == connector_id)
+            .values(retry_at=utcnow() - timedelta(seconds=1))
+        )
+    worker.run_once()
+    assert _runs(committed_api, connector_id)[0]["created"] == 1
+    assert visitor["visitorId"] in consumers_by_reference(emulator)

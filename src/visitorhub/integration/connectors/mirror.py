@@ -56,13 +56,15 @@ def rows_for(session: Session, connector_id: int, ids: Sequence[uuid.UUID]) -> d
     return found
 
 
-def to_retry(session: Session, connector_id: int, now: datetime | None) -> list[uuid.UUID]:
+def to_retry(
+    session: Session, connector_id: int, now: datetime | None, limit: int | None = None
+) -> list[uuid.UUID]:
     """Visitors whose last attempt failed or whose outcome is unknown (a create cut short), oldest key
     first; with `now`, only those whose retry time has come (pending ones always)."""
     stmt = select(RECORDS.c.visitor_id).where(RECORDS.c.connector_id == connector_id, RECORDS.c.status != OK)
     if now is not None:
         stmt = stmt.where((RECORDS.c.retry_at.is_(None)) | (RECORDS.c.retry_at <= now))
-    return list(session.scalars(stmt.order_by(RECORDS.c.visitor_id)))
+    return list(session.scalars(stmt.order_by(RECORDS.c.visitor_id).limit(limit)))
 
 
 def leftovers(

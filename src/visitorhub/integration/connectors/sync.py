@@ -591,7 +591,7 @@ def _has_work(session: Session, row: Connector, keep: VisitorFilter) -> bool:
         return True
     if changes.entities_after(session, row.cursor_seq, keep.entities(), 1):
         return True
-    return bool(mirror.to_retry(session, row.id, utcnow()))
+    return bool(mirror.to_retry(session, row.id, utcnow(), limit=1))
 
 
 def _new_report(run: ConnectorRun) -> SyncReport:
