@@ -6,6 +6,7 @@ from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.center_company import CenterCompany
 from visitorhub.models.challenge import Challenge, VisitorChallenge, VisitorChallengeHistory
 from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.connector import Connector, ConnectorRecord, ConnectorRun
 from visitorhub.models.integration import IntegrationTemplate
 from visitorhub.models.legal_text import LegalText, LegalTextLocale
 from visitorhub.models.operation_session import (
@@ -36,6 +37,9 @@ __all__ = [
     "CenterOperationStore",
     "Challenge",
     "ChangeLogEntry",
+    "Connector",
+    "ConnectorRecord",
+    "ConnectorRun",
     "ExternalId",
     "IntegrationTemplate",
     "LegalText",
