@@ -47,7 +47,7 @@ class TestCreate:
     def test_list_filters_and_seed_sort_names(self, client: TestClient) -> None:
         first = create_challenge(client, pcCode="FR-SC-777", startDate="2021-01-01T00:00:00Z", status="draft")
         second = create_challenge(client, pcCode="FR-SC-777", endDate="2030-01-01T00:00:00Z")
-        create_challenge(client, pcCode="FR-SC-778")
+        create_challenge(client, pcCode="FR-SC-700")
 
         def ids(**params: Any) -> list[int]:
             response = client.get(

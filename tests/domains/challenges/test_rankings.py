@@ -78,15 +78,15 @@ def test_other_ranking_shows_the_neighbours_outside_the_top(client: TestClient) 
 
 def test_one_item_per_challenge_with_the_visitor_filters(client: TestClient) -> None:
     visitor = create_visitor(client)
-    here = create_challenge(client, pcCode="FR-SC-611")
-    there = create_challenge(client, pcCode="FR-SC-612", status="ready")
+    here = create_challenge(client, pcCode="FR-SC-501")
+    there = create_challenge(client, pcCode="FR-SC-502", status="ready")
     join(client, visitor["visitorId"], here["challengeId"], registeredAt="2024-01-01T00:00:00Z")
     join(client, visitor["visitorId"], there["challengeId"], registeredAt="2024-06-01T00:00:00Z")
     items = rankings(client, visitor["visitorId"], sort="registeredDate")
     assert [i["challenge"]["challengeId"] for i in items] == [here["challengeId"], there["challengeId"]]
     assert [i["canLogPoints"] for i in items] == [True, False]
     assert [i["visitorRankingPosition"] for i in items] == [1, 1]
-    only = rankings(client, visitor["visitorId"], pcCode="FR-SC-612")
+    only = rankings(client, visitor["visitorId"], pcCode="FR-SC-502")
     assert [i["challenge"]["challengeId"] for i in only] == [there["challengeId"]]
     since = rankings(client, visitor["visitorId"], registerDateSince="2024-03-01T00:00:00Z")
     assert len(since) == 1

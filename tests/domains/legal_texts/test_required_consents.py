@@ -87,7 +87,8 @@ def test_centre_specific_texts_concern_the_visitor_centres_and_the_new_one(clien
     assert set(joining) == {terms["id"], eu_privacy["id"], loyalty["id"], us_privacy["id"], parking["id"]}
 
     # A visitor-centre counts as one of the visitor's centres.
-    other = create_visitor(client, acquisitionPcCode="XX-NONE", countryCode="US")
+    geneva = create_center(client, country="CH")  # concerns none of the centre-specific types
+    other = create_visitor(client, acquisitionPcCode=geneva["pcCode"], countryCode="US")
     assert set(consents(client, other["visitorId"])) == {terms["id"]}
     link = client.post(
         f"/visitors/{other['visitorId']}/centers", json={"pcCode": ny["pcCode"], "isFavorite": False}

@@ -69,6 +69,7 @@ class TestService:
             ({"daysOfUse": [1, 1]}, "daysOfUse"),
             ({"daysOfUse": [7]}, "daysOfUse[0]"),
             ({"startDate": "2026-02-01T00:00:00Z", "endDate": "2026-01-01T00:00:00Z"}, "endDate"),
+            ({"pcCode": "NO-SUCH-CENTRE"}, "pcCode"),
         ],
     )
     def test_create_refuses(self, client: TestClient, override: dict[str, Any], field: str) -> None:
@@ -88,7 +89,7 @@ class TestService:
     def test_list_filters_by_centre_and_end_date(self, client: TestClient) -> None:
         early = create_service(client, pcCode="FR-SC-901", endDate="2026-01-10T00:00:00Z")
         late = create_service(client, pcCode="FR-SC-901", endDate="2026-06-10T00:00:00Z")
-        create_service(client, pcCode="FR-SC-902", endDate="2026-06-10T00:00:00Z")
+        create_service(client, pcCode="FR-SC-900", endDate="2026-06-10T00:00:00Z")
 
         def ids(**params: Any) -> list[int]:
             response = client.get("/services", params={"pcCode": "FR-SC-901", "sort": "endDate", **params})

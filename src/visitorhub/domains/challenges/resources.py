@@ -42,6 +42,7 @@ challenges = Resource(
     create=ChallengeCreate,
     service_class=ChallengeService,
     key="challengeId",
+    references={"pcCode": "centers"},
     sortable=("createdAt", "updatedAt", "startDate", "endDate", "genericName", "status"),
     default_sort="createdAt",
     filters=(
@@ -86,6 +87,7 @@ visitor_challenges = Resource(
     parent="visitors",
     path="/visitors/{visitorId}/challenges",
     key="visitorChallengeId",
+    references={"challengeId": "challenges"},
     unique=(
         Unique(
             ("visitorId", "challengeId"),
@@ -114,7 +116,7 @@ visitor_challenges = Resource(
         "create": "The challenge must be ready or active; a visitor takes part once (409).",
         "delete": "Deletes the participation and its history.",
     },
-    example={"challengeId": 1},  # a challenge of the example above (the contract suite makes one)
+    example={"challengeId": 1},
     example_update={"rewardReceived": False, "totalEntryCount": 3},
 )
 

@@ -161,12 +161,8 @@ def _histories() -> Resource:
 
 class VisitorChallengeService(CrudService[VisitorChallenge]):
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        challenge = session.get(Challenge, values["challenge_id"])
-        if challenge is None:
-            raise InvalidInput(
-                f"Challenge {values['challenge_id']} does not exist.", field="challengeId", code="unknown"
-            )
-        if challenge.status not in JOINABLE:
+        challenge = session.get(Challenge, values["challenge_id"])  # unknown: the reference check's 422
+        if challenge is not None and challenge.status not in JOINABLE:
             raise Conflict(
                 f"Challenge {challenge.challenge_id} is {challenge.status}: visitors join a ready or active "
                 "challenge.",

@@ -22,6 +22,7 @@ center_operation_sessions = Resource(
     service_class=CenterOperationSessionService,
     parent="visitors",
     key="guid",
+    references={"pcCode": "centers"},
     unique=(Unique(("guid",), message="A center operation session {guid} already exists."),),
     sortable=("creationDate", "updateDate", "pcCode", "gameId"),
     filters=(

@@ -23,11 +23,7 @@ from visitorhub.domains.services.schemas import (
     ServiceThemeCreate,
     ServiceThemeRead,
 )
-from visitorhub.domains.services.service import (
-    ServiceService,
-    ServiceTargetLinkService,
-    ServiceThemeLinkService,
-)
+from visitorhub.domains.services.service import ServiceService, ServiceThemeLinkService
 from visitorhub.models import (
     Service,
     ServiceSegment,
@@ -46,6 +42,7 @@ services = Resource(
     create=ServiceCreate,
     service_class=ServiceService,
     key="serviceId",
+    references={"pcCode": "centers"},
     sortable=("creationDate", "updateDate", "name", "startDate", "endDate"),
     filters=(
         Filter("pcCode", str, equals(Service.pc_code), "PC Code"),
@@ -163,6 +160,7 @@ service_service_themes = Resource(
     parent="services",
     path="/services/{serviceId}/themes",
     key="serviceThemeId",
+    references={"serviceThemeId": "service-themes"},
     unique=(
         Unique(
             ("serviceId", "serviceThemeId"),
@@ -170,7 +168,7 @@ service_service_themes = Resource(
         ),
     ),
     sortable=("creationDate", "updateDate", "serviceThemeId"),
-    example={"serviceThemeId": 117},  # a theme of the catalogue (the contract suite makes one)
+    example={"serviceThemeId": 117},
     operations={"list": 11, "create": 12, "delete": 14},
     descriptions={
         "create": "Gives a theme of the catalogue (not deprecated) to the service.",
@@ -185,10 +183,10 @@ service_service_targets = Resource(
     model=ServiceServiceTarget,
     read=ServiceServiceTargetRead,
     create=ServiceServiceTargetCreate,
-    service_class=ServiceTargetLinkService,
     parent="services",
     path="/services/{serviceId}/targets",
     key="serviceTargetId",
+    references={"serviceTargetId": "service-targets"},
     unique=(
         Unique(
             ("serviceId", "serviceTargetId"),
@@ -196,7 +194,7 @@ service_service_targets = Resource(
         ),
     ),
     sortable=("creationDate", "updateDate", "serviceTargetId"),
-    example={"serviceTargetId": 117},  # a target of the catalogue (the contract suite makes one)
+    example={"serviceTargetId": 117},
     operations={"list": 15, "create": 16, "delete": 18},
     descriptions={
         "create": "Gives a target of the catalogue to the service.",

@@ -1,4 +1,4 @@
-"""Service rules: a service's dates in order, its check-in count; links only to live catalogue entries."""
+"""Service rules: a service's dates in order, its check-in count; no deprecated theme given to a service."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from visitorhub.core.db import as_utc
 from visitorhub.core.resource import REGISTRY
 from visitorhub.core.service import CrudService, WriteContext
 from visitorhub.errors import InvalidInput
-from visitorhub.models import Service, ServiceServiceTarget, ServiceServiceTheme, ServiceTarget, ServiceTheme
+from visitorhub.models import Service, ServiceServiceTheme, ServiceTheme
 
 
 def _check_dates(start: datetime | None, end: datetime | None) -> None:
@@ -56,29 +56,12 @@ class ServiceService(CrudService[Service]):
 
 class ServiceThemeLinkService(CrudService[ServiceServiceTheme]):
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        theme = session.get(ServiceTheme, values["service_theme_id"])
-        if theme is None:
-            raise InvalidInput(
-                f"Service theme {values['service_theme_id']} does not exist (see GET /service-themes).",
-                field="serviceThemeId",
-                code="unknown",
-            )
-        if theme.deprecated:
+        theme = session.get(ServiceTheme, values["service_theme_id"])  # unknown: the reference check's 422
+        if theme is not None and theme.deprecated:
             raise InvalidInput(
                 f"Service theme {theme.service_theme_id} is deprecated: it can no longer be given to a "
                 "service.",
                 field="serviceThemeId",
                 code="deprecated",
-            )
-        return values
-
-
-class ServiceTargetLinkService(CrudService[ServiceServiceTarget]):
-    def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        if session.get(ServiceTarget, values["service_target_id"]) is None:
-            raise InvalidInput(
-                f"Service target {values['service_target_id']} does not exist (see GET /service-targets).",
-                field="serviceTargetId",
-                code="unknown",
             )
         return values
