@@ -1,7 +1,7 @@
 """venue catalogue: services, centre companies, operation sessions, legal texts, challenges, articles
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-06 04:59:13.459949
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import visitorhub.core.db
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
