@@ -129,6 +129,8 @@ def test_soft_delete(client: TestClient, base: str) -> None:
     assert shown[0]["cardId"] == card["cardId"]
     assert shown[0]["deletionDate"] is not None
     assert ok(client.get(f"{base}/{card['cardId']}"))["deletionDate"] is not None
+    assert ok(client.patch(f"{base}/{card['cardId']}", json={"deletionDate": None}))["deletionDate"] is None
+    assert [c["cardId"] for c in ok(client.get(base))] == [card["cardId"]]
 
 
 def test_change_records_never_carry_the_token(client: TestClient, session: Session, base: str) -> None:

@@ -50,6 +50,8 @@ class CreditCardUpdate(_NoCardNumbers):
     service_types: list[ServiceType] = not_null()
     year: int = not_null(ge=2000, le=2100)
     month: int = not_null(ge=1, le=12)
+    # Not in the seed's update body: the soft delete's usual undo, as for vehicles.
+    deletion_date: datetime | None = Field(None, description="Set to soft-delete, null to restore.")
 
 
 class CreditCardRead(ApiModel):
