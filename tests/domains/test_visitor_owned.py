@@ -164,13 +164,27 @@ def test_deleting_a_visitor_deletes_what_it_owns_with_change_records(
 
 def test_details_carry_rewards_and_credit_cards(client: TestClient) -> None:
     visitor = create_visitor(client)
-    own_one_of_everything(client, visitor)
+    base = f"/visitors/{visitor['visitorId']}"
+    reward = {
+        "pcCode": "P",
+        "startDate": "2026-01-01T00:00:00Z",
+        "balance": 1,
+        "outsideOptin": True,
+        "threshold": 0,
+    }
+    ok(client.post(f"{base}/rewards", json=reward), 201)
+    card = {
+        "firstName": "A", "lastName": "B", "year": 2030, "month": 1, "fingerprint": "f", "cardType": "visa",
+        "firstSixDigits": "411111", "lastFourDigits": "1111", "paymentMethodToken": "t",
+    }  # fmt: skip
+    deleted = ok(client.post(f"{base}/credit-cards", json=card), 201)
+    assert client.delete(f"{base}/credit-cards/{deleted['cardId']}").status_code == 204
+    ok(client.post(f"{base}/credit-cards", json=card), 201)
     details = ok(client.get("/visitors/details", params={"visitorId": visitor["visitorId"]}))[0]
     assert [r["pcCode"] for r in details["rewards"]] == ["P"]
     cards = details["creditCards"]
-    assert len(cards) == 2
-    assert sum(card["deletionDate"] is not None for card in cards) == 1
-    assert {card["goodThru"] for card in cards} == {"01/2030"}
+    assert [card["deletionDate"] is not None for card in cards] == [True, False]  # soft-deleted ones too
+    assert {card["paymentMethodToken"] for card in cards} == {"t"}
     schema = client.get("/openapi.json").json()["components"]["schemas"]["VisitorDetailsRead"]
     assert schema["properties"]["creditCards"]["items"] == {"$ref": "#/components/schemas/CreditCardRead"}
     assert schema["properties"]["rewards"]["items"] == {"$ref": "#/components/schemas/RewardRead"}
