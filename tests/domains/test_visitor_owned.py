@@ -86,15 +86,15 @@ def own_one_of_everything(client: TestClient, visitor: dict[str, Any]) -> None:
     posts = {
         "locales": {"localeCode": "fr-FR"},
         "bookmarks": {
-            "pcCode": "P",
+            "pcCode": "FR-SC-700",
             "externalId": "1",
             "label": "L",
             "bookmarkType": "deal",
             "source": "lbe",
         },
-        "checkins": {"pcCode": "P", "serviceId": 1, "origin": "partner"},
+        "checkins": {"pcCode": "FR-SC-700", "serviceId": 1, "origin": "partner"},
         "rewards": {
-            "pcCode": "P",
+            "pcCode": "FR-SC-700",
             "startDate": "2026-01-01T00:00:00Z",
             "balance": 1,
             "outsideOptin": True,
@@ -119,14 +119,16 @@ def own_one_of_everything(client: TestClient, visitor: dict[str, Any]) -> None:
     parking = ok(client.post(f"{base}/parkings", json={"parkingPartner": "ilogs"}), 201)
     history = {
         "currency": "EUR", "accessDevice": plate, "parkingId": parking["parkingId"],
-        "cardId": live_card["cardId"], "pcCode": "P",
+        "cardId": live_card["cardId"], "pcCode": "FR-SC-700",
     }  # fmt: skip
     ok(client.post(f"{base}/parking-histories", json=history), 201)
     assert client.delete(f"{base}/parkings/{parking['parkingId']}").status_code == 204  # unsubscribed
     device = {"token": "t", "platform": "ios", "notificationToken": "n", "urwAppId": "koln"}
     ok(client.put(f"{base}/devices", json=device), 201)
     ok(client.put(f"{base}/devices", json={**device, "urwAppId": "riem"}), 200)
-    visit = client.post("/smartparking/visits/entry", json={"pcCode": "P", "licensePlate": plate.lower()})
+    visit = client.post(
+        "/smartparking/visits/entry", json={"pcCode": "FR-SC-700", "licensePlate": plate.lower()}
+    )
     assert visit.status_code == 201, visit.text
 
 
@@ -166,7 +168,7 @@ def test_details_carry_rewards_and_credit_cards(client: TestClient) -> None:
     visitor = create_visitor(client)
     base = f"/visitors/{visitor['visitorId']}"
     reward = {
-        "pcCode": "P",
+        "pcCode": "FR-SC-700",
         "startDate": "2026-01-01T00:00:00Z",
         "balance": 1,
         "outsideOptin": True,
@@ -181,7 +183,7 @@ def test_details_carry_rewards_and_credit_cards(client: TestClient) -> None:
     assert client.delete(f"{base}/credit-cards/{deleted['cardId']}").status_code == 204
     ok(client.post(f"{base}/credit-cards", json=card), 201)
     details = ok(client.get("/visitors/details", params={"visitorId": visitor["visitorId"]}))[0]
-    assert [r["pcCode"] for r in details["rewards"]] == ["P"]
+    assert [r["pcCode"] for r in details["rewards"]] == ["FR-SC-700"]
     cards = details["creditCards"]
     assert [card["deletionDate"] is not None for card in cards] == [True, False]  # soft-deleted ones too
     assert {card["paymentMethodToken"] for card in cards} == {"t"}

@@ -5,6 +5,7 @@ from visitorhub.models.bookmark import Bookmark
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.checkin import Checkin
+from visitorhub.models.connector import Connector, ConnectorRecord, ConnectorRun
 from visitorhub.models.credit_card import CreditCard
 from visitorhub.models.device import App, Device
 from visitorhub.models.integration import IntegrationTemplate
@@ -26,6 +27,9 @@ __all__ = [
     "Center",
     "ChangeLogEntry",
     "Checkin",
+    "Connector",
+    "ConnectorRecord",
+    "ConnectorRun",
     "CreditCard",
     "Device",
     "ExternalId",

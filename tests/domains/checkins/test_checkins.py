@@ -41,6 +41,7 @@ def test_checkin_by_barcode(client: TestClient) -> None:
     unknown = error(client.post("/checkins", json={**body, "barcode": "0000000000000"}), 404)
     assert unknown["field"] == "barcode"
     assert error(client.post("/checkins", json={**body, "origin": "kiosk"}), 422)["field"] == "origin"
+    assert error(client.post("/checkins", json={**body, "pcCode": "XX-NONE"}), 422)["field"] == "pcCode"
 
 
 def test_a_visitors_checkins_by_centre(client: TestClient) -> None:
@@ -53,20 +54,20 @@ def test_a_visitors_checkins_by_centre(client: TestClient) -> None:
 
 def test_checkins_across_visitors_by_centre_service_and_instant(client: TestClient) -> None:
     one, other = create_visitor(client), create_visitor(client)
-    a = checkin(client, one, "FR-SC-7", 10)
-    b = checkin(client, other, "FR-SC-7", 11)
-    c = checkin(client, other, "FR-SC-8", 10)
+    a = checkin(client, one, "FR-SC-700", 10)
+    b = checkin(client, other, "FR-SC-700", 11)
+    c = checkin(client, other, "FR-SC-701", 10)
 
     def ids(**params: Any) -> list[int]:
         return [item["checkinId"] for item in ok(client.get("/checkins", params={"limit": 500, **params}))]
 
-    assert ids(pcCode="FR-SC-7") == [a["checkinId"], b["checkinId"]]
+    assert ids(pcCode="FR-SC-700") == [a["checkinId"], b["checkinId"]]
     assert ids(serviceId=10) == [a["checkinId"], c["checkinId"]]
-    assert ids(pcCode="FR-SC-7", serviceId=11) == [b["checkinId"]]
-    assert ids(pcCode="FR-SC-7", sort="-creationDate") == [b["checkinId"], a["checkinId"]]
+    assert ids(pcCode="FR-SC-700", serviceId=11) == [b["checkinId"]]
+    assert ids(pcCode="FR-SC-700", sort="-creationDate") == [b["checkinId"], a["checkinId"]]
     at_b = datetime.fromisoformat(b["creationDate"])
-    assert ids(pcCode="FR-SC-7", checkedInSince=at_b.isoformat()) == [b["checkinId"]]
-    assert ids(pcCode="FR-SC-7", checkedInUntil=(at_b - timedelta(microseconds=1)).isoformat()) == [
+    assert ids(pcCode="FR-SC-700", checkedInSince=at_b.isoformat()) == [b["checkinId"]]
+    assert ids(pcCode="FR-SC-700", checkedInUntil=(at_b - timedelta(microseconds=1)).isoformat()) == [
         a["checkinId"]
     ]
     page = client.get("/checkins", params={"serviceId": 10, "limit": 1, "fields": "checkinId"}).json()

@@ -66,14 +66,15 @@ def test_create_answers_the_seed_fields(owner: Owner) -> None:
     assert "accessDeviceNormalized" not in history
 
 
-@pytest.mark.parametrize("field", ["parkingId", "cardId"])
-def test_the_parking_and_card_must_be_the_visitors(client: TestClient, owner: Owner, field: str) -> None:
-    stranger = Owner(client)
-    foreign = {"parkingId": stranger.parking["parkingId"], "cardId": stranger.card["cardId"]}[field]
-    response = client.post(f"{owner.base}/parking-histories", json=owner.body(**{field: foreign}))
-    assert error(response, 422)["field"] == field
-    response = client.post(f"{owner.base}/parking-histories", json=owner.body(**{field: 987654}))
-    assert error(response, 422)["field"] == field
+@pytest.mark.parametrize(
+    ("field", "value"), [("parkingId", 987654), ("cardId", 987654), ("pcCode", "XX-NONE")]
+)
+def test_the_parking_card_and_centre_must_exist(
+    client: TestClient, owner: Owner, field: str, value: Any
+) -> None:
+    response = client.post(f"{owner.base}/parking-histories", json=owner.body(**{field: value}))
+    found = error(response, 422)
+    assert (found["field"], found["code"]) == (field, "unknown_reference")
 
 
 def test_a_deleted_card_and_an_unsubscribed_parking_still_count(client: TestClient, owner: Owner) -> None:

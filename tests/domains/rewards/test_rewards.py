@@ -78,5 +78,7 @@ def test_a_reward_does_not_end_before_it_starts(client: TestClient, base: str) -
 
 def test_filter_by_centre(client: TestClient, base: str) -> None:
     ok(client.post(base, json=reward_body()), 201)
-    other = ok(client.post(base, json=reward_body(pcCode="FR-SC-9")), 201)
-    assert [r["rewardId"] for r in ok(client.get(base, params={"pcCode": "FR-SC-9"}))] == [other["rewardId"]]
+    other = ok(client.post(base, json=reward_body(pcCode="FR-SC-900")), 201)
+    assert [r["rewardId"] for r in ok(client.get(base, params={"pcCode": "FR-SC-900"}))] == [
+        other["rewardId"]
+    ]

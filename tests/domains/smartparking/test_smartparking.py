@@ -154,6 +154,13 @@ def test_a_visitor_id_that_is_no_uuid_is_422(client: TestClient) -> None:
     assert error(enter(client, visitorId="not-a-uuid"), 422)["field"] == "visitorId"
 
 
+def test_an_unknown_centre_is_422(client: TestClient, visitor: dict[str, Any]) -> None:
+    response = client.post(
+        "/smartparking/visits/entry", json={"pcCode": "XX-NONE", "visitorId": visitor["visitorId"]}
+    )
+    assert error(response, 422)["field"] == "pcCode"
+
+
 def test_pc_code_and_visit_type_are_required(client: TestClient, visitor: dict[str, Any]) -> None:
     response = client.post("/smartparking/visits/entry", json={"visitorId": visitor["visitorId"]})
     assert error(response, 422)["field"] == "pcCode"

@@ -36,30 +36,20 @@ def owner(client: TestClient) -> Owner:
 
 def test_create_list_delete(client: TestClient, owner: Owner) -> None:
     created = ok(
-        client.post(owner.base, json=owner.body(visitorId=owner.visitor["visitorId"], pcCode="FR-SC-75")), 201
+        client.post(owner.base, json=owner.body(visitorId=owner.visitor["visitorId"], pcCode="FR-SC-700")),
+        201,
     )
-    assert (created["visitorId"], created["pcCode"]) == (owner.visitor["visitorId"], "FR-SC-75")
+    assert (created["visitorId"], created["pcCode"]) == (owner.visitor["visitorId"], "FR-SC-700")
     assert [p["vehiclePartnerId"] for p in ok(client.get(owner.base))] == [created["vehiclePartnerId"]]
     assert client.delete(f"{owner.base}/{created['vehiclePartnerId']}").status_code == 204
     assert ok(client.get(owner.base)) == []
 
 
-def test_the_vehicle_must_be_the_visitors_and_not_deleted(client: TestClient, owner: Owner) -> None:
-    stranger = Owner(client)
-    response = client.post(owner.base, json=owner.body(vehicleId=stranger.vehicle["vehicleId"]))
-    assert error(response, 422)["field"] == "vehicleId"
-    vehicle_url = f"/visitors/{owner.visitor['visitorId']}/vehicles/{owner.vehicle['vehicleId']}"
-    assert client.delete(vehicle_url).status_code == 204
-    assert error(client.post(owner.base, json=owner.body()), 422)["field"] == "vehicleId"
-
-
-def test_the_visitor_centre_must_be_the_visitors(client: TestClient, owner: Owner) -> None:
-    link = ok(
-        client.post(
-            f"/visitors/{owner.visitor['visitorId']}/centers", json={"pcCode": "FR-SC-75", "isFavorite": True}
-        ),
-        201,
-    )
+def test_the_vehicle_visitor_centre_and_centre_must_exist(client: TestClient, owner: Owner) -> None:
+    assert error(client.post(owner.base, json=owner.body(vehicleId=987654)), 422)["field"] == "vehicleId"
+    assert error(client.post(owner.base, json=owner.body(pcCode="XX-NONE")), 422)["field"] == "pcCode"
+    visitor_centers = f"/visitors/{owner.visitor['visitorId']}/centers"
+    link = ok(client.post(visitor_centers, json={"pcCode": "FR-SC-700", "isFavorite": True}), 201)
     ok(client.post(owner.base, json=owner.body(visitorCenterId=link["visitorCenterId"])), 201)
     response = client.post(owner.base, json=owner.body(partnerId="other", visitorCenterId=987654))
     assert error(response, 422)["field"] == "visitorCenterId"

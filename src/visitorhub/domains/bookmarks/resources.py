@@ -21,6 +21,7 @@ bookmarks = Resource(
             message="Visitor {visitorId} already bookmarked {bookmarkType} {externalId} at {pcCode}.",
         ),
     ),
+    references={"pcCode": "centers"},
     sortable=("creationDate", "updateDate", "label", "bookmarkType"),
     filters=(Filter("bookmarkType", BookmarkType, equals(Bookmark.bookmark_type), "Type of bookmark"),),
     operations={"create": 31, "list": 32, "get": 33, "delete": 34},

@@ -14,6 +14,7 @@ checkins = Resource(
     create=CheckinCreate,
     parent="visitors",
     key="checkinId",
+    references={"pcCode": "centers"},
     sortable=("creationDate", "updateDate", "pcCode", "serviceId"),
     filters=(Filter("pcCode", str, equals(Checkin.pc_code), "PC Code"),),
     operations={"create": 76, "list": 77, "get": 80, "delete": 81},

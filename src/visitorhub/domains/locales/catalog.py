@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
 # localeCode -> localeLabel, in the order GET /locales lists them by default.
 LOCALES: dict[str, str] = {
@@ -56,7 +56,9 @@ _ENUM_SCHEMA = WithJsonSchema(
         "description": "A code of GET /locales; case and '_' for '-' do not matter (en_us = en-US).",
     }
 )
+# The shape of a locale code (language, then an optional region): checked before the list is.
+_SHAPE = StringConstraints(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,4})?$")
 # A body's localeCode: one of the list, stored in its canonical spelling.
-LocaleCode = Annotated[str, AfterValidator(_known), _ENUM_SCHEMA]
+LocaleCode = Annotated[str, _SHAPE, AfterValidator(_known), _ENUM_SCHEMA]
 # A path's localeCode: canonical spelling when listed; an unlisted code simply matches nothing (404).
 LocaleKey = Annotated[str, AfterValidator(_canonical_or_same)]

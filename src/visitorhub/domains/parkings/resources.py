@@ -80,6 +80,7 @@ parking_histories = Resource(
         "access_device_normalized": ("access_device", normalize_access_device),
         "exit_access_device_normalized": ("exit_access_device", normalize_access_device),
     },
+    references={"parkingId": "parkings", "cardId": "credit-cards", "pcCode": "centers"},
     sortable=("creationDate", "updateDate", "parkingSessionStart", "parkingSessionEnd", "paidAt", "amount"),
     filters=(
         *HISTORY_FILTERS,
@@ -96,8 +97,8 @@ parking_histories = Resource(
     ),
     operations={"create": 86, "list": 87, "update": 88, "get": 89, "delete": 90},
     descriptions={
-        "create": "parkingId must be a parking of the visitor and cardId one of its credit cards (deleted or "
-        "not); 422 naming the field otherwise.",
+        "create": "parkingId, cardId and pcCode must name an existing parking, credit card (deleted or not) "
+        "and centre: 422 naming the field otherwise.",
         "list": "startDate and endDate bound the session's start (parkingSessionStart).",
     },
     imports=Imports(),

@@ -1,5 +1,5 @@
-"""Parking rules: one active subscription per partner, unsubscribing on DELETE; a parking history belongs to
-a parking and a card of its own visitor, and a session does not end before it starts."""
+"""Parking rules: one active subscription per partner, unsubscribing on DELETE; a parking session does not
+end before it starts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from visitorhub.core.db import as_utc, utcnow
 from visitorhub.core.service import CrudService, WriteContext
 from visitorhub.domains.vehicles.resources import normalize_plate
 from visitorhub.errors import Conflict, InvalidInput
-from visitorhub.models import CreditCard, Parking, ParkingHistory
+from visitorhub.models import Parking, ParkingHistory
 
 
 def normalize_access_device(value: str | None) -> str | None:
@@ -49,30 +49,9 @@ class ParkingService(CrudService[Parking]):
 
 
 class ParkingHistoryService(CrudService[ParkingHistory]):
+    """parkingId, cardId and pcCode name existing records (the declaration's references)."""
+
     def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        visitor_id = values["visitor_id"]
-        parking = session.scalar(
-            select(Parking.parking_id).where(
-                Parking.parking_id == values["parking_id"], Parking.visitor_id == visitor_id
-            )
-        )
-        if parking is None:
-            raise InvalidInput(
-                f"parkingId {values['parking_id']} is not a parking of visitor {visitor_id}.",
-                field="parkingId",
-                code="unknown_reference",
-            )
-        card = session.scalar(
-            select(CreditCard.card_id).where(
-                CreditCard.card_id == values["card_id"], CreditCard.visitor_id == visitor_id
-            )
-        )
-        if card is None:
-            raise InvalidInput(
-                f"cardId {values['card_id']} is not a credit card of visitor {visitor_id}.",
-                field="cardId",
-                code="unknown_reference",
-            )
         _check_session_dates(values.get("parking_session_start"), values.get("parking_session_end"))
         return values
 

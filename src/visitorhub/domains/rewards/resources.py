@@ -19,6 +19,7 @@ rewards = Resource(
     key="rewardId",
     # isConverted: the reward was converted from another programme, i.e. it has an upgradedFrom.
     derived={"is_converted": ("upgraded_from", lambda _value: True)},
+    references={"pcCode": "centers"},
     sortable=("creationDate", "updateDate", "startDate", "endDate", "balance", "lastPurchaseDate"),
     filters=(Filter("pcCode", str, equals(Reward.pc_code), "PC Code"),),
     operations={"create": 92, "list": 93, "update": 94, "get": 95},

@@ -15,6 +15,7 @@ smartparking_visits = Resource(
     service_class=SmartParkingVisitService,
     parent="visitors",
     tag="smartparking",
+    references={"pcCode": "centers"},
     sortable=("visitDate", "visitType"),
     default_sort="-visitDate",
 )

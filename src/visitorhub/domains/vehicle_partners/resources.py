@@ -23,11 +23,12 @@ vehicle_partners = Resource(
             field="partnerId",
         ),
     ),
+    references={"vehicleId": "vehicles", "pcCode": "centers"},
     sortable=("creationDate", "updateDate", "parkingPartner"),
     operations={"create": 131, "list": 132, "delete": 133},
     descriptions={
-        "create": "vehicleId must be a vehicle of the visitor that is not deleted, and visitorCenterId (when "
-        "given) one of its visitor-centres: 422 naming the field otherwise. A partner's id "
+        "create": "vehicleId, visitorCenterId (when given) and pcCode (when given) must name an existing "
+        "vehicle, visitor-centre and centre: 422 naming the field otherwise. A partner's id "
         "(parkingPartner, partnerId, pcCode) belongs to one vehicle: 409 naming partnerId.",
     },
     example={

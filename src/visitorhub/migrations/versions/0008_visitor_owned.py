@@ -3,7 +3,7 @@ parkings and parking histories, rewards, interests, vehicle partners, smart-park
 of smart-parking matching; the server's own generated secrets
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-06 04:59:42.887362
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import visitorhub.core.db
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
