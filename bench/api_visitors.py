@@ -330,6 +330,22 @@ def vehicle_row(
     }
 
 
+def ensure_centres(path: Path) -> None:
+    """The centres visitors are acquired by (smart parking's pcCode must name one), added when missing."""
+    now = datetime(2026, 11, 1, tzinfo=UTC).isoformat(sep=" ").replace("+00:00", "")
+    con = sqlite3.connect(path)
+    try:
+        con.executemany(
+            "INSERT OR IGNORE INTO center (pc_code, label, country, is_westfield, has_worker, has_multi_step, "
+            "is_active, has_email_validation, has_basic_loyalty, has_registration, creation_date, update_date) "
+            "VALUES (?, ?, ?, 1, 0, 0, 1, 1, 0, 1, ?, ?)",
+            [(pc, f"Centre {pc}", pc[:2], now, now) for pc in ALL_CENTRES],
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
 def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, float | None]:
     """Make sure `path` is migrated and holds visitors; returns (visitors, populate seconds or None)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,6 +357,7 @@ def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, flo
         if vehicle_count(path) == 0:
             print(f"Adding a vehicle to each of the {count:,} visitors...")
             populate_vehicles(url, seed)
+        ensure_centres(path)
         return count, None
     if count:
         if not owned:
@@ -355,6 +372,7 @@ def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, flo
     seconds = populate(url, total, seed)
     print(f"Populated {total:,} visitors in {seconds:.1f} s ({total / seconds:,.0f} rows/s).")
     seconds += populate_vehicles(url, seed)
+    ensure_centres(path)
     return total, seconds
 
 
