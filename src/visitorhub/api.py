@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from visitorhub.core.router import resource_router, route_order
 from visitorhub.domains import all_resources, endpoint_routers
+from visitorhub.integration.channels import endpoints as channels
 from visitorhub.integration.streams import endpoints as streams
 from visitorhub.integration.templates import endpoints as templates
 from visitorhub.system import endpoints as system
@@ -27,6 +28,7 @@ def build_api_router() -> APIRouter:
         if resource.operations:
             router.include_router(resource_router(resource))
     router.include_router(streams.router)
+    router.include_router(channels.router)
     router.include_router(templates.router)
     router.routes[:] = route_order(router.routes)
     return router

@@ -3,6 +3,7 @@
 from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.channel import Channel, ChannelRecord
 from visitorhub.models.integration import IntegrationTemplate
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload, StreamSubscription
 from visitorhub.models.vehicle import Vehicle
@@ -12,6 +13,8 @@ __all__ = [
     "ApiKey",
     "Center",
     "ChangeLogEntry",
+    "Channel",
+    "ChannelRecord",
     "ExternalId",
     "IntegrationTemplate",
     "Optin",

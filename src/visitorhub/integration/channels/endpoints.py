@@ -1,0 +1,379 @@
+"""/integration/channels (admin scope) and POST /inbound/{path}: where senders push, with the channel's own
+auth instead of an API key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from visitorhub.core.db import as_utc, iso_utc, unit_of_work
+from visitorhub.core.deps import AppSessions, AppSettings, DbSession
+from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT, OffsetQuery
+from visitorhub.core.responses import listing, one, page
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.schemas import DataEnvelope, ErrorEnvelope, ListEnvelope
+from visitorhub.core.secrets import SecretUnavailable
+from visitorhub.core.service import WriteContext
+from visitorhub.errors import AppError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from visitorhub.handlers import error_response
+from visitorhub.integration.channels import receiving, service
+from visitorhub.integration.channels.auth import BadCredentials, check_headers, check_signature
+from visitorhub.integration.channels.schemas import (
+    INBOUND_PREFIX,
+    ChannelCreate,
+    ChannelCreated,
+    ChannelRead,
+    ChannelRecordRead,
+    ChannelUpdate,
+    ReapplyError,
+    ReapplyReport,
+    ReceiveResult,
+    RecordStatus,
+)
+from visitorhub.integration.channels.settings import ChannelSettings, get_channel_settings
+from visitorhub.integration.templates.service import parse_since
+from visitorhub.models.channel import ChannelRecord
+
+log = logging.getLogger("visitorhub.channels")
+RETRY_AFTER_SECONDS = 5
+
+admin = APIRouter(prefix="/integration", tags=["channels"], responses=ERROR_RESPONSES, dependencies=ADMIN)
+inbound = APIRouter(tags=["inbound"])
+router = APIRouter()
+
+ChannelId = Annotated[int, Path(alias="channelId", description="The channel's id")]
+
+
+class RecordQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: RecordStatus | None = Field(None, description="Only records in this status")
+    since: str | None = Field(
+        None, description="Only records received at or after this instant: yyyyMMddHHmmss or ISO 8601"
+    )
+    cursor: str | None = Field(None, description="The cursor of the next page (from _links.next)")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Records per page")
+
+
+class ReapplyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["quarantined", "stored"] = Field(
+        "quarantined",
+        description="quarantined (after a template fix) or stored (received before the channel had a "
+        "template)",
+    )
+
+
+# Administration ------------------------------------------------------------------------------------------
+
+
+@admin.post(
+    "/channels",
+    summary="Create an inbound channel",
+    status_code=201,
+    response_model=DataEnvelope[ChannelCreated],
+    description="The channel receives JSON arrays at `POST /inbound/{path}`, authenticated by `auth` (not by "
+    "an API key). Each record is stored once per `idField` value; with a `template`, mapped into entities. "
+    "An HMAC secret left out is generated and shown here once.",
+)
+def create_channel(session: DbSession, settings: AppSettings, body: ChannelCreate) -> JSONResponse:
+    channel, secret = service.create_channel(session, body, settings)
+    return one(service.represent(session, channel, secret), 201)
+
+
+@admin.get("/channels", summary="List inbound channels", response_model=ListEnvelope[ChannelRead])
+def list_channels(
+    request: Request, session: DbSession, query: Annotated[OffsetQuery, Query()]
+) -> JSONResponse:
+    channels = service.list_channels(session, query.offset, query.limit + 1)
+    return page(request.url, channels, query, lambda channel: service.represent(session, channel))
+
+
+@admin.get(
+    "/channels/{channelId}", summary="Read an inbound channel", response_model=DataEnvelope[ChannelRead]
+)
+def get_channel(session: DbSession, channel_id: ChannelId) -> JSONResponse:
+    return one(service.represent(session, service.get_channel(session, channel_id)))
+
+
+@admin.patch(
+    "/channels/{channelId}",
+    summary="Update an inbound channel",
+    response_model=DataEnvelope[ChannelCreated],
+    description="Changes the given fields; `auth` replaces the whole auth setting. Records already received "
+    "stay as they are: reapply them to map them through a new template.",
+)
+def update_channel(
+    session: DbSession, settings: AppSettings, channel_id: ChannelId, body: ChannelUpdate
+) -> JSONResponse:
+    channel = service.get_channel(session, channel_id)
+    secret = service.update_channel(session, channel, body, settings)
+    return one(service.represent(session, channel, secret))
+
+
+@admin.delete(
+    "/channels/{channelId}",
+    summary="Delete an inbound channel",
+    status_code=204,
+    response_class=Response,
+    description="The channel and the records it received; its URL answers 404 from then on.",
+)
+def delete_channel(session: DbSession, channel_id: ChannelId) -> Response:
+    service.delete_channel(session, service.get_channel(session, channel_id))
+    return Response(status_code=204)
+
+
+def _encode_cursor(received_at: datetime, record_id: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([iso_utc(received_at), record_id])).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return as_utc(datetime.fromisoformat(raw[0])), int(raw[1])
+    except (binascii.Error, ValueError, TypeError, IndexError, orjson.JSONDecodeError):
+        raise BadRequest(
+            "cursor: not a cursor this API gave; follow _links.next.", field="cursor", code="invalid_cursor"
+        ) from None
+
+
+@admin.get(
+    "/channels/{channelId}/records",
+    summary="List the records a channel received",
+    response_model=ListEnvelope[ChannelRecordRead],
+    description="In the order they were last received (oldest first), a page of `limit` at a time: follow "
+    "`_links.next`. `status` stored (no template), applied or quarantined; `since` an instant.",
+)
+def list_records(
+    request: Request, session: DbSession, channel_id: ChannelId, query: Annotated[RecordQuery, Query()]
+) -> JSONResponse:
+    service.get_channel(session, channel_id)
+    stmt = select(ChannelRecord).where(ChannelRecord.channel_id == channel_id)
+    if query.status is not None:
+        stmt = stmt.where(ChannelRecord.status == query.status)
+    if query.since is not None:
+        try:
+            stmt = stmt.where(ChannelRecord.last_received_at >= parse_since(query.since))
+        except ValueError as exc:
+            raise BadRequest(f"since: {exc}", field="since", code="invalid_date") from None
+    if query.cursor is not None:
+        at, after_id = _decode_cursor(query.cursor)
+        received = ChannelRecord.last_received_at
+        stmt = stmt.where(or_(received > at, and_(received == at, ChannelRecord.id > after_id)))
+    stmt = stmt.order_by(ChannelRecord.last_received_at, ChannelRecord.id).limit(query.limit + 1)
+    rows = list(session.scalars(stmt))
+    data = [ChannelRecordRead.model_validate(row).as_json() for row in rows[: query.limit]]
+    cursor = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        cursor = _encode_cursor(last.last_received_at, last.id)
+    return listing(request.url, data, {"cursor": cursor} if cursor else None)
+
+
+@admin.post(
+    "/channels/{channelId}/reapply",
+    summary="Apply a channel's quarantined records again",
+    response_model=DataEnvelope[ReapplyReport],
+    description="Puts the channel's quarantined records (or, with status=stored, those received before it "
+    "had a template) through its current template, 500 to a transaction, and reports what came of it.",
+)
+def reapply_records(
+    session: DbSession,
+    sessions: AppSessions,
+    channel_id: ChannelId,
+    query: Annotated[ReapplyQuery, Query()],
+) -> JSONResponse:
+    channel = service.get_channel(session, channel_id)
+    if channel.template is None:
+        raise Conflict(
+            f"Channel '{channel.name}' has no template to apply its records with; set one first.",
+            field="template",
+            code="no_template",
+        )
+    # The request's transaction only checked the key: end it before the chunks' own (on SQLite, its
+    # write lock would hold them up).
+    session.commit()
+    return one(reapply(sessions, channel_id, query.status).as_json())
+
+
+def reapply(sessions: sessionmaker[Session], channel_id: int, status: str) -> ReapplyReport:
+    """Every record of the channel in `status` through its template, one committed chunk at a time."""
+    outcome = receiving.Outcome()
+    after: str | None = None
+    while True:
+        with _writer(sessions), unit_of_work(sessions) as session:
+            channel = service.get_channel(session, channel_id)
+            ctx = WriteContext(actor=f"channel:{channel.name}")
+            after = receiving.reapply_chunk(session, channel, status, after, ctx, outcome)
+        if after is None:
+            break
+    errors = [ReapplyError(record_id=rid, source_id=sid, error=error) for rid, sid, error in outcome.errors]
+    return ReapplyReport(
+        status=status,
+        reapplied=outcome.accepted,
+        applied=outcome.applied,
+        quarantined=outcome.quarantined,
+        errors=errors,
+    )
+
+
+# Receiving -----------------------------------------------------------------------------------------------
+
+_sqlite_writers: dict[int, threading.Lock] = {}
+_sqlite_writers_lock = threading.Lock()
+
+
+@contextmanager
+def _writer(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """On SQLite, one writing transaction of this process at a time, queued on a lock: SQLite lets one
+    writer in and makes the others poll (busy_timeout sleeps up to 100 ms between tries), which leaves the
+    database idle while concurrent senders wait. Other processes still meet busy_timeout.
+
+    CORE-CANDIDATE: every writer of a SQLite process would gain from it (core.db.unit_of_work)."""
+    bind: Any = sessions.kw.get("bind")
+    engine: Engine | None = bind if isinstance(bind, Engine) else None
+    if engine is None or engine.dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writers_lock:
+        lock = _sqlite_writers.setdefault(id(engine.pool), threading.Lock())
+    with lock:
+        yield
+
+
+def _channel_settings(request: Request) -> ChannelSettings:
+    own: ChannelSettings | None = getattr(request.app.state, "channel_settings", None)
+    return own or get_channel_settings()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed `limit`: from Content-Length before
+    anything is read, else while it streams in."""
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(
+        f"The body exceeds {limit:,} bytes, the largest a channel reads "
+        "(VISITORHUB_CHANNELS_MAX_BODY_BYTES); send fewer records a payload."
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(f"Content-Encoding '{encoding}' is not supported; send the JSON as is.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def _find(request: Request, path: str) -> service.InboundChannel:
+    with unit_of_work(request.app.state.read_sessions) as session:
+        return service.find_inbound(session, path, request.app.state.settings)
+
+
+def _store(
+    sessions: sessionmaker[Session], channel: service.InboundChannel, body: bytes
+) -> receiving.Outcome:
+    records = receiving.parse_payload(body, channel)
+    ctx = WriteContext(actor=f"channel:{channel.name}")
+    with _writer(sessions), unit_of_work(sessions) as session:
+        return receiving.receive(session, channel, records, ctx)
+
+
+def _refusal(exc: AppError, channel: str | None) -> JSONResponse:
+    log.info("channels.refused channel=%s status=%d code=%s", channel or "-", exc.status, exc.code)
+    headers = None
+    if isinstance(exc, BadCredentials) and exc.challenge:
+        headers = {"WWW-Authenticate": exc.challenge}
+    return error_response(exc.status, exc.items(), headers)
+
+
+def _unavailable(message: str) -> JSONResponse:
+    item = {"code": "unavailable", "type": "server_error", "field": None, "message": message}
+    return error_response(503, [item], {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+@inbound.post(
+    INBOUND_PREFIX + "{path:path}",
+    summary="Receive a pushed batch (inbound channel)",
+    response_model=DataEnvelope[ReceiveResult],
+    responses={
+        status: {"model": ErrorEnvelope, "description": text}
+        for status, text in {
+            400: "The body is not valid JSON",
+            401: "Missing or wrong credentials for the channel's auth",
+            404: "No enabled channel at this path",
+            413: "The body or the number of records is over the limit",
+            422: "Not a JSON array of objects, or a record without its idField (names the record)",
+            503: "Not stored (database unavailable): send the same payload again",
+        }.items()
+    },
+    description="A JSON array of objects, authenticated as the channel says (none, Basic, an API-key header "
+    "or Standard Webhooks HMAC; no API key). 200 only once every record is committed; anything else means "
+    "nothing of the payload was stored, and the same payload may be sent again. A record already stored "
+    "with the same content is counted as a duplicate and neither stored nor applied again.",
+)
+async def receive_payload(request: Request, path: Annotated[str, Path(max_length=500)]) -> Response:
+    state = request.app.state
+    name: str | None = None
+    try:
+        channel = await run_in_threadpool(_find, request, path)
+        name = channel.name
+        check_headers(channel.auth, request.headers)
+        body = await _read_body(request, _channel_settings(request).max_body_bytes)
+        check_signature(channel.auth, request.headers, body)
+        outcome = await run_in_threadpool(_store, state.sessions, channel, body)
+    except AppError as exc:
+        return _refusal(exc, name)
+    except SecretUnavailable as exc:
+        log.error("channels.secret_unavailable channel=%s: %s", name, exc)
+        return _unavailable("The channel's credentials cannot be read on this server; try again later.")
+    except SQLAlchemyError as exc:
+        log.warning("channels.not_stored channel=%s: %s", name, type(exc).__name__, exc_info=exc)
+        return _unavailable("The payload could not be stored; nothing of it was kept. Send it again.")
+    if outcome.errors:
+        for record_id, source_id, error in outcome.errors[: receiving.SHOWN_ERRORS]:
+            log.info(
+                "channels.quarantined channel=%s record=%d source_id=%s: %s",
+                name,
+                record_id,
+                source_id,
+                error,
+            )
+    log.debug(
+        "channels.received channel=%s accepted=%d duplicates=%d applied=%d quarantined=%d",
+        name,
+        outcome.accepted,
+        outcome.duplicates,
+        outcome.applied,
+        outcome.quarantined,
+    )
+    result = ReceiveResult(
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        applied=outcome.applied,
+        quarantined=outcome.quarantined,
+    )
+    return one(result.as_json())
+
+
+router.include_router(admin)
+router.include_router(inbound)
