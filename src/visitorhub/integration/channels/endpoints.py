@@ -7,23 +7,19 @@ import base64
 import binascii
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from visitorhub.core.db import as_utc, iso_utc, unit_of_work
-from visitorhub.core.deps import AppSessions, AppSettings, DbSession
+from visitorhub.core.deps import AppSettings, DbSession
 from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT, OffsetQuery
 from visitorhub.core.responses import listing, one, page
 from visitorhub.core.router import ADMIN, ERROR_RESPONSES
@@ -34,6 +30,7 @@ from visitorhub.errors import AppError, BadRequest, Conflict, PayloadTooLarge, U
 from visitorhub.handlers import error_response
 from visitorhub.integration.channels import receiving, service
 from visitorhub.integration.channels.auth import BadCredentials, check_headers, check_signature
+from visitorhub.integration.channels.committer import GroupCommitter
 from visitorhub.integration.channels.schemas import (
     INBOUND_PREFIX,
     ChannelCreate,
@@ -195,8 +192,8 @@ def list_records(
     "had a template) through its current template, 500 to a transaction, and reports what came of it.",
 )
 def reapply_records(
+    request: Request,
     session: DbSession,
-    sessions: AppSessions,
     channel_id: ChannelId,
     query: Annotated[ReapplyQuery, Query()],
 ) -> JSONResponse:
@@ -210,15 +207,16 @@ def reapply_records(
     # The request's transaction only checked the key: end it before the chunks' own (on SQLite, its
     # write lock would hold them up).
     session.commit()
-    return one(reapply(sessions, channel_id, query.status).as_json())
+    return one(reapply(committer(request), channel_id, query.status).as_json())
 
 
-def reapply(sessions: sessionmaker[Session], channel_id: int, status: str) -> ReapplyReport:
-    """Every record of the channel in `status` through its template, one committed chunk at a time."""
+def reapply(writer: GroupCommitter, channel_id: int, status: str) -> ReapplyReport:
+    """Every record of the channel in `status` through its template, one committed chunk at a time (each
+    in the writer's turn, between payloads)."""
     outcome = receiving.Outcome()
     after: str | None = None
     while True:
-        with _writer(sessions), unit_of_work(sessions) as session:
+        with writer.turn(), unit_of_work(writer.sessions) as session:
             channel = service.get_channel(session, channel_id)
             ctx = WriteContext(actor=f"channel:{channel.name}")
             after = receiving.reapply_chunk(session, channel, status, after, ctx, outcome)
@@ -236,26 +234,17 @@ def reapply(sessions: sessionmaker[Session], channel_id: int, status: str) -> Re
 
 # Receiving -----------------------------------------------------------------------------------------------
 
-_sqlite_writers: dict[int, threading.Lock] = {}
-_sqlite_writers_lock = threading.Lock()
+_committer_lock = threading.Lock()
 
 
-@contextmanager
-def _writer(sessions: sessionmaker[Session]) -> Iterator[None]:
-    """On SQLite, one writing transaction of this process at a time, queued on a lock: SQLite lets one
-    writer in and makes the others poll (busy_timeout sleeps up to 100 ms between tries), which leaves the
-    database idle while concurrent senders wait. Other processes still meet busy_timeout.
-
-    CORE-CANDIDATE: every writer of a SQLite process would gain from it (core.db.unit_of_work)."""
-    bind: Any = sessions.kw.get("bind")
-    engine: Engine | None = bind if isinstance(bind, Engine) else None
-    if engine is None or engine.dialect.name != "sqlite":
-        yield
-        return
-    with _sqlite_writers_lock:
-        lock = _sqlite_writers.setdefault(id(engine.pool), threading.Lock())
-    with lock:
-        yield
+def committer(request: Request) -> GroupCommitter:
+    """The app's group committer (made on first use): every inbound write of this process goes through it."""
+    state = request.app.state
+    with _committer_lock:
+        found: GroupCommitter | None = getattr(state, "channel_committer", None)
+        if found is None:
+            found = state.channel_committer = GroupCommitter(state.sessions)
+    return found
 
 
 def _channel_settings(request: Request) -> ChannelSettings:
@@ -289,13 +278,8 @@ def _find(request: Request, path: str) -> service.InboundChannel:
         return service.find_inbound(session, path, request.app.state.settings)
 
 
-def _store(
-    sessions: sessionmaker[Session], channel: service.InboundChannel, body: bytes
-) -> receiving.Outcome:
-    records = receiving.parse_payload(body, channel)
-    ctx = WriteContext(actor=f"channel:{channel.name}")
-    with _writer(sessions), unit_of_work(sessions) as session:
-        return receiving.receive(session, channel, records, ctx)
+def _store(writer: GroupCommitter, channel: service.InboundChannel, body: bytes) -> receiving.Outcome:
+    return writer.submit(channel, receiving.parse_payload(body, channel))
 
 
 def _refusal(exc: AppError, channel: str | None) -> JSONResponse:
@@ -332,7 +316,6 @@ def _unavailable(message: str) -> JSONResponse:
     "with the same content is counted as a duplicate and neither stored nor applied again.",
 )
 async def receive_payload(request: Request, path: Annotated[str, Path(max_length=500)]) -> Response:
-    state = request.app.state
     name: str | None = None
     try:
         channel = await run_in_threadpool(_find, request, path)
@@ -340,7 +323,7 @@ async def receive_payload(request: Request, path: Annotated[str, Path(max_length
         check_headers(channel.auth, request.headers)
         body = await _read_body(request, _channel_settings(request).max_body_bytes)
         check_signature(channel.auth, request.headers, body)
-        outcome = await run_in_threadpool(_store, state.sessions, channel, body)
+        outcome = await run_in_threadpool(_store, committer(request), channel, body)
     except AppError as exc:
         return _refusal(exc, name)
     except SecretUnavailable as exc:

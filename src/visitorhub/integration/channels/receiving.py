@@ -24,7 +24,7 @@ before it (a repeat is a duplicate, a new content is stored and applied after th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -186,7 +186,7 @@ def _statements() -> dict[str, Any]:
         "received": update(CHANNELS)
         .where(c.id == bindparam("channel_id"))
         .values(
-            payloads_received=c.payloads_received + 1,
+            payloads_received=c.payloads_received + bindparam("payloads"),
             records_received=c.records_received + bindparam("records"),
             duplicates=c.duplicates + bindparam("duplicates"),
             last_received_at=bindparam("now", type_=c.last_received_at.type),
@@ -230,14 +230,23 @@ def _rounds(records: Sequence[Incoming]) -> list[list[tuple[int, Incoming]]]:
     return rounds
 
 
-def _store(session: Session, channel_id: int, records: Sequence[Incoming]) -> list[tuple[int, Incoming]]:
-    """Upsert the records; the (record id, record) of those new or changed, in payload order."""
+@dataclass(frozen=True)
+class Fresh:
+    """A record new or changed by this transaction: its position in the records given, its row."""
+
+    position: int
+    record_id: int
+    record: Incoming
+
+
+def _store(session: Session, channel_id: int, records: Sequence[Incoming]) -> list[Fresh]:
+    """Upsert the records; those new or changed, in the order given."""
     if not records:
         return []
     now = utcnow()
     upsert = _upsert(session.get_bind().dialect.name)
-    fresh: dict[int, tuple[int, Incoming]] = {}
-    previous: dict[str, str] = {}  # source id -> hash of its previous occurrence in the payload
+    fresh: list[Fresh] = []
+    previous: dict[str, str] = {}  # source id -> hash of its previous occurrence in `records`
     for number, round_ in enumerate(_rounds(records)):
         params = [
             {
@@ -263,8 +272,9 @@ def _store(session: Session, channel_id: int, records: Sequence[Incoming]) -> li
             changed = status == _NEW if number == 0 else previous[record.source_id] != record.content_hash
             previous[record.source_id] = record.content_hash
             if changed:
-                fresh[index] = (record_id, record)
-    return [fresh[index] for index in sorted(fresh)]
+                fresh.append(Fresh(index, record_id, record))
+    fresh.sort(key=lambda item: item.position)
+    return fresh
 
 
 def resolve_template(session: Session, name: str) -> Template | str:
@@ -280,20 +290,20 @@ def resolve_template(session: Session, name: str) -> Template | str:
 
 def apply_records(
     session: Session,
-    channel: InboundChannel | Channel,
+    channel_id: int,
+    template_name: str | None,
     records: Sequence[tuple[int, dict[str, Any]]],
     ctx: WriteContext,
-    outcome: Outcome,
-    source_ids: Callable[[int], str],
-) -> None:
-    """Put (record id, value) pairs through the channel's template, in order, and write their statuses;
-    without a template they are only stored."""
+) -> list[str | None]:
+    """Put (record id, value) pairs through the channel's template, in order, and write their statuses and
+    the channel's counters; without a template they are only stored. Each record's error (None: applied or
+    stored), in order."""
     if not records:
-        return
-    if channel.template is None:
+        return []
+    if template_name is None:
         session.execute(STATEMENTS["stored"], {"ids": [record_id for record_id, _value in records]})
-        return
-    template = resolve_template(session, channel.template)
+        return [None] * len(records)
+    template = resolve_template(session, template_name)
     if isinstance(template, str):
         failures = dict.fromkeys(range(len(records)), template)
     else:
@@ -307,46 +317,55 @@ def apply_records(
         if error is None:
             statuses[record_id] = {"new_status": APPLIED, "new_error": None, "when": now}
         else:
-            outcome.errors.append((record_id, source_ids(record_id), error))
             statuses[record_id] = {"new_status": QUARANTINED, "new_error": error[:MAX_ERROR], "when": None}
-    # A record whose several versions came in one payload ends with the last version's outcome.
+    # A record whose several versions came in at once ends with the last version's outcome.
     session.execute(STATEMENTS["status"], [{"record_id": rid, **values} for rid, values in statuses.items()])
-    quarantined = len(failures)
     session.execute(
         STATEMENTS["outcomes"],
-        {"channel_id": channel.id, "applied": len(records) - quarantined, "quarantined": quarantined},
+        {"channel_id": channel_id, "applied": len(records) - len(failures), "quarantined": len(failures)},
     )
-    outcome.applied += len(records) - quarantined
-    outcome.quarantined += quarantined
+    return [failures.get(index) for index in range(len(records))]
 
 
 def receive(
-    session: Session, channel: InboundChannel, records: Sequence[Incoming], ctx: WriteContext
-) -> Outcome:
-    """Store and apply a checked payload in the session's transaction (the caller commits)."""
-    fresh = _store(session, channel.id, records)
-    outcome = Outcome(accepted=len(records), duplicates=len(records) - len(fresh))
+    session: Session, channel: InboundChannel, payloads: Sequence[Sequence[Incoming]], ctx: WriteContext
+) -> list[Outcome]:
+    """Store and apply checked payloads of one channel, in order, in the session's transaction (the caller
+    commits): one outcome per payload, as if each had come alone after the one before it."""
+    owners = [owner for owner, records in enumerate(payloads) for _record in records]
+    flat = [record for records in payloads for record in records]
+    fresh = _store(session, channel.id, flat)
+    outcomes = [Outcome(accepted=len(records)) for records in payloads]
+    changed = [0] * len(payloads)
+    for item in fresh:
+        changed[owners[item.position]] += 1
+    for outcome, count in zip(outcomes, changed, strict=True):
+        outcome.duplicates = outcome.accepted - count
     found = session.execute(
         STATEMENTS["received"],
         {
             "channel_id": channel.id,
-            "records": len(records),
-            "duplicates": outcome.duplicates,
+            "payloads": len(payloads),
+            "records": len(flat),
+            "duplicates": len(flat) - len(fresh),
             "now": utcnow(),
         },
     )
     if found.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(f"The channel at /inbound/{channel.path} was deleted meanwhile.", field="path")
-    by_id = {record_id: record.source_id for record_id, record in fresh}
-    apply_records(
-        session,
-        channel,
-        [(record_id, record.value) for record_id, record in fresh],
-        ctx,
-        outcome,
-        by_id.__getitem__,
+    errors = apply_records(
+        session, channel.id, channel.template, [(item.record_id, item.record.value) for item in fresh], ctx
     )
-    return outcome
+    if channel.template is None:
+        return outcomes
+    for item, error in zip(fresh, errors, strict=True):
+        outcome = outcomes[owners[item.position]]
+        if error is None:
+            outcome.applied += 1
+        else:
+            outcome.quarantined += 1
+            outcome.errors.append((item.record_id, item.record.source_id, error))
+    return outcomes
 
 
 # Reapplying ----------------------------------------------------------------------------------------------
@@ -371,10 +390,15 @@ def reapply_chunk(
     session.execute(
         update(CHANNELS).where(CHANNELS.c.id == channel.id).values(update_date=CHANNELS.c.update_date)
     )
-    by_id = {row.id: row.source_id for row in rows}
-    apply_records(
-        session, channel, [(row.id, orjson.loads(row.body)) for row in rows], ctx, outcome, by_id.__getitem__
+    errors = apply_records(
+        session, channel.id, channel.template, [(row.id, orjson.loads(row.body)) for row in rows], ctx
     )
     outcome.accepted += len(rows)
-    del outcome.errors[MAX_REPORTED_ERRORS:]
+    for row, error in zip(rows, errors, strict=True):
+        if error is None:
+            outcome.applied += 1
+        else:
+            outcome.quarantined += 1
+            if len(outcome.errors) < MAX_REPORTED_ERRORS:
+                outcome.errors.append((row.id, row.source_id, error))
     return str(rows[-1].source_id)
