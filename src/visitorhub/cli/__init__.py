@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from visitorhub import __version__
-from visitorhub.cli import emulate, streams, templates
+from visitorhub.cli import channels, emulate, push, streams, templates
 from visitorhub.cli.common import app_errors, err, migrate_if_needed, sessions, setup_logging
 from visitorhub.config import Settings, get_settings
 from visitorhub.core import auth
@@ -23,6 +23,8 @@ app.add_typer(keys_app, name="keys")
 templates.register(app)
 streams.register(app)
 emulate.register(app)
+channels.register(app)
+push.register(app)
 
 
 @app.command()

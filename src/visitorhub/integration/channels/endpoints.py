@@ -25,12 +25,12 @@ from visitorhub.core.responses import listing, one, page
 from visitorhub.core.router import ADMIN, ERROR_RESPONSES
 from visitorhub.core.schemas import DataEnvelope, ErrorEnvelope, ListEnvelope
 from visitorhub.core.secrets import SecretUnavailable
-from visitorhub.core.service import WriteContext
-from visitorhub.errors import AppError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from visitorhub.errors import AppError, BadRequest, PayloadTooLarge, UnsupportedMediaType
 from visitorhub.handlers import error_response
 from visitorhub.integration.channels import receiving, service
 from visitorhub.integration.channels.auth import BadCredentials, check_headers, check_signature
 from visitorhub.integration.channels.committer import GroupCommitter
+from visitorhub.integration.channels.reapply import reapply
 from visitorhub.integration.channels.schemas import (
     INBOUND_PREFIX,
     ChannelCreate,
@@ -38,7 +38,6 @@ from visitorhub.integration.channels.schemas import (
     ChannelRead,
     ChannelRecordRead,
     ChannelUpdate,
-    ReapplyError,
     ReapplyReport,
     ReceiveResult,
     RecordStatus,
@@ -197,39 +196,11 @@ def reapply_records(
     channel_id: ChannelId,
     query: Annotated[ReapplyQuery, Query()],
 ) -> JSONResponse:
-    channel = service.get_channel(session, channel_id)
-    if channel.template is None:
-        raise Conflict(
-            f"Channel '{channel.name}' has no template to apply its records with; set one first.",
-            field="template",
-            code="no_template",
-        )
+    service.get_channel(session, channel_id)
     # The request's transaction only checked the key: end it before the chunks' own (on SQLite, its
     # write lock would hold them up).
     session.commit()
     return one(reapply(committer(request), channel_id, query.status).as_json())
-
-
-def reapply(writer: GroupCommitter, channel_id: int, status: str) -> ReapplyReport:
-    """Every record of the channel in `status` through its template, one committed chunk at a time (each
-    in the writer's turn, between payloads)."""
-    outcome = receiving.Outcome()
-    after: str | None = None
-    while True:
-        with writer.turn(), unit_of_work(writer.sessions) as session:
-            channel = service.get_channel(session, channel_id)
-            ctx = WriteContext(actor=f"channel:{channel.name}")
-            after = receiving.reapply_chunk(session, channel, status, after, ctx, outcome)
-        if after is None:
-            break
-    errors = [ReapplyError(record_id=rid, source_id=sid, error=error) for rid, sid, error in outcome.errors]
-    return ReapplyReport(
-        status=status,
-        reapplied=outcome.accepted,
-        applied=outcome.applied,
-        quarantined=outcome.quarantined,
-        errors=errors,
-    )
 
 
 # Receiving -----------------------------------------------------------------------------------------------
