@@ -1,7 +1,8 @@
 """Receiving a payload: a JSON array of records checked whole, stored once per source id, applied once.
 
 A payload is refused whole (4xx, nothing stored) when it is not a JSON array of objects, holds more than
-the channel's maxRecords, or a record lacks a usable source id. Otherwise, in one transaction:
+the channel's maxRecords, or a record lacks a usable source id. Otherwise, in one transaction (with the
+payloads of the same channel group-committed with it, in arrival order: committer.py):
 
 1. every record is upserted on (channel, source id) with INSERT ... ON CONFLICT DO UPDATE: a new source id
    is inserted, a new content replaces the stored one, the same content only counts as received again.
@@ -17,8 +18,9 @@ the channel's maxRecords, or a record lacks a usable source id. Otherwise, in on
    map is quarantined with its error, the others are applied;
 4. statuses are written. The caller commits, and answers 200 only once the commit returned.
 
-A record that occurs several times in a payload is taken in order: each occurrence is compared with the one
-before it (a repeat is a duplicate, a new content is stored and applied after the previous one).
+A record that occurs several times in a payload (or in payloads of the same group) is taken in order: each
+occurrence is compared with the one before it (a repeat is a duplicate, a new content is stored and
+applied after the previous one).
 """
 
 from __future__ import annotations
