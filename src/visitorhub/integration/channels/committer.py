@@ -96,12 +96,13 @@ class GroupCommitter:
 
     @staticmethod
     def _store(session: Session, group: list[_Pending]) -> list[Outcome]:
-        """Each channel's payloads together, channels in the order their first payload arrived."""
+        """Each channel's payloads together, in arrival order; channels by id, so that two processes' groups
+        lock the channels' rows in the same order (no deadlock on PostgreSQL)."""
         by_channel: dict[int, list[_Pending]] = {}
         for item in group:
             by_channel.setdefault(item.channel.id, []).append(item)
         outcomes: dict[int, Outcome] = {}
-        for items in by_channel.values():
+        for _channel_id, items in sorted(by_channel.items()):
             channel = items[0].channel
             ctx = WriteContext(actor=f"channel:{channel.name}")
             results = receive(session, channel, [item.records for item in items], ctx)
