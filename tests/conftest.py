@@ -4,6 +4,9 @@ migrated once by Alembic, and one rolled-back transaction per test."""
 from __future__ import annotations
 
 import os
+
+# Wide tables in the CLI's output (rich reads COLUMNS when its consoles are made, at import).
+os.environ.setdefault("COLUMNS", "250")
 import tempfile
 import uuid
 from collections.abc import Iterator

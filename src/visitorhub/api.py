@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from visitorhub.core.router import resource_router, route_order
 from visitorhub.domains import all_resources, endpoint_routers
@@ -18,17 +19,20 @@ from visitorhub.system import metrics
 
 @cache
 def build_api_router() -> APIRouter:
-    """Built once per process: routes hold no state (they read app.state per request)."""
+    """Built once per process: routes hold no state (they read app.state per request). One flat list of
+    routes (each router's own, with its prefix, tags and dependencies applied), so that they can be put in
+    matching order."""
+    parts = [
+        system.router,
+        metrics.router,
+        *endpoint_routers(),
+        *(resource_router(resource) for resource in all_resources().values() if resource.operations),
+        streams.router,
+        channels.router,
+        templates.router,
+    ]
+    routes = [route for part in parts for route in part.routes]
+    assert all(isinstance(route, APIRoute) for route in routes), "routers are flat: add routes, not routers"
     router = APIRouter()
-    router.include_router(system.router)
-    router.include_router(metrics.router)
-    for family_router in endpoint_routers():
-        router.include_router(family_router)
-    for resource in all_resources().values():
-        if resource.operations:
-            router.include_router(resource_router(resource))
-    router.include_router(streams.router)
-    router.include_router(channels.router)
-    router.include_router(templates.router)
-    router.routes[:] = route_order(router.routes)
+    router.routes.extend(route_order(routes))
     return router

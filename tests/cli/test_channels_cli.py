@@ -11,19 +11,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
+from tests.cli.runner import Completed, run_cli
 from tests.integration.channels.conftest import CONTACTS_TEMPLATE, Hub, contact, own_database, running_hub
 from tests.servers import Receiver
-from visitorhub.cli import app, common
-from visitorhub.config import Settings, get_settings
+from visitorhub.cli import common
+from visitorhub.config import Settings
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.integration.channels import service
 from visitorhub.integration.channels.schemas import ChannelCreate
@@ -37,29 +36,15 @@ def _env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def cli(*args: str | Path, url: str = "sqlite:///unused.db", **env: str) -> Ran:
-    """The command run in this process (a process start costs more than most of these tests), with a clean
-    VISITORHUB_* environment; the kill test below runs real processes."""
-    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("VISITORHUB_")}
-    clean.update(VISITORHUB_DATABASE_URL=url, COLUMNS="250", NO_COLOR="1", **env)
-    get_settings.cache_clear()
+def cli(*args: str | Path, url: str = "sqlite:///unused.db", **env: str) -> Completed:
+    """tests/cli/runner.run_cli with wide consoles (made, and sized, when the CLI was imported): the tables
+    and summaries are read whole."""
     widths = common.out.width, common.err.width
-    common.out.width = common.err.width = 250  # the consoles were made (and sized) at import
+    common.out.width = common.err.width = 250
     try:
-        result = CliRunner().invoke(app, [str(arg) for arg in args], env=clean)
+        return run_cli(*args, url=url, **env)
     finally:
         common.out.width, common.err.width = widths
-        get_settings.cache_clear()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The real console script, run as a subprocess on a temporary SQLite database."""
+"""The console script on a temporary SQLite database: its commands in-process, `serve` as a real process."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.cli.runner import run_cli
 from tests.conftest import bearer
 from visitorhub import __version__
 from visitorhub.app import create_app
@@ -31,19 +32,6 @@ def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISITORHUB_")}
     env.update({"COLUMNS": "250", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}, **extra)
     return env
-
-
-def run_cli(*args: str, url: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = _clean_env(**({"VISITORHUB_DATABASE_URL": url} if url else {}))
-    return subprocess.run(
-        [sys.executable, "-m", "visitorhub", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +67,22 @@ def test_version() -> None:
     result = run_cli("version")
     assert result.returncode == 0
     assert result.stdout.strip() == __version__
+
+
+def test_help_and_version_load_neither_the_http_nor_the_database_stack() -> None:
+    """`visitorhub --help` and `version` start at once: FastAPI, SQLAlchemy and pydantic-settings stay out."""
+    probe = (
+        "import sys, runpy; sys.argv = ['visitorhub', '{}'];\n"
+        "try: runpy.run_module('visitorhub', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        "heavy = [m for m in ('fastapi', 'sqlalchemy', 'pydantic_settings', 'starlette') if m in sys.modules]\n"
+        "print('LOADED', heavy)"
+    )
+    for command in ("--help", "version"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe.format(command)], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert "LOADED []" in done.stdout, (command, done.stdout[-500:], done.stderr[-2000:])
 
 
 def test_no_arguments_prints_help() -> None:

@@ -1,5 +1,6 @@
-"""`visitorhub streams run`, `visitorhub worker` and the worker in `serve`, as real processes: a run
-killed with SIGKILL mid-payload loses nothing, SIGTERM stops cleanly, two workers never double-send."""
+"""`visitorhub streams run|list` (in-process), and as real processes `visitorhub worker` and the worker in
+`serve`: a run killed with SIGKILL mid-payload loses nothing, SIGTERM stops cleanly, two workers never
+double-send."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from functools import partial
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.cli.runner import run_cli
 from tests.factories import create_subscription, create_visitor
 from tests.servers import Receiver
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
@@ -85,6 +87,12 @@ def _deliveries(url: str) -> list[StreamDelivery]:
     return rows
 
 
+def _run(*args: str, url: str) -> tuple[int, str, str]:
+    """A command that needs no process of its own, run in-process."""
+    done = run_cli(*args, url=url, VISITORHUB_ALLOW_PRIVATE_TARGETS="true")
+    return done.returncode, done.stdout, done.stderr
+
+
 class TestStreamsRun:
     def test_one_run_reports_as_json_and_exits_0(
         self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
@@ -92,7 +100,7 @@ class TestStreamsRun:
         for _ in range(3):
             create_visitor(committed_api)
         _subscribe(committed_api, receiver.url, name="datx", maxPerPayload=2)
-        code, stdout, stderr = _finish(_cli("streams", "run", "datx", "--json", url=fresh_database_url))
+        code, stdout, stderr = _run("streams", "run", "datx", "--json", url=fresh_database_url)
         assert code == 0, stderr
         (report,) = json.loads(stdout)
         assert report["outcome"] == "ok"
@@ -107,7 +115,7 @@ class TestStreamsRun:
         _subscribe(committed_api, receiver.url, name="off", enabled=False)
         _subscribe(committed_api, receiver.url + "?fail", name="fails")
         receiver.answer(200, 500)
-        code, stdout, stderr = _finish(_cli("streams", "run", url=fresh_database_url))
+        code, stdout, stderr = _run("streams", "run", url=fresh_database_url)
         assert code == 1
         assert "ok" in stdout
         assert "fails" in stdout
@@ -116,13 +124,13 @@ class TestStreamsRun:
         assert len(receiver.requests) == 2
 
     def test_an_unknown_name_exits_1(self, committed_api: TestClient, fresh_database_url: str) -> None:
-        code, _stdout, stderr = _finish(_cli("streams", "run", "nope", url=fresh_database_url))
+        code, _stdout, stderr = _run("streams", "run", "nope", url=fresh_database_url)
         assert code == 1
         assert "'nope' does not exist" in stderr
 
     def test_list(self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str) -> None:
         _subscribe(committed_api, receiver.url, name="listed")
-        code, stdout, _stderr = _finish(_cli("streams", "list", url=fresh_database_url))
+        code, stdout, _stderr = _run("streams", "list", url=fresh_database_url)
         assert code == 0
         assert "listed" in stdout
         assert receiver.url in stdout

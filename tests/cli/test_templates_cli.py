@@ -1,5 +1,5 @@
-"""`visitorhub templates|import|export`: the real console script, run as a subprocess on a temporary SQLite
-database shared by the module (each test uses its own e-mails)."""
+"""`visitorhub templates|import|export` on a database of the module's own, shared by its tests (each uses
+its own e-mails); run in-process, but for the terminal's progress bar."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from tests.cli.runner import run_cli, run_cli_process
 from tests.conftest import own_postgres_database
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.domains.visitors.resources import external_ids, visitor_service
@@ -45,19 +44,6 @@ entities:
       - {source: car.plate, field: licensePlate}
 """
 HEADER = "email,first_name,last_name,gender,country_code,center,license_plate,vehicle_year"
-
-
-def run_cli(*args: str | Path, url: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VISITORHUB_")}
-    env.update(COLUMNS="250", NO_COLOR="1", PYTHONUNBUFFERED="1", VISITORHUB_DATABASE_URL=url, **extra_env)
-    return subprocess.run(
-        [sys.executable, "-m", "visitorhub", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +274,7 @@ def test_import_shows_a_progress_bar_on_a_terminal(db_url: str, tmp_path: Path) 
     data = tmp_path / "progress.csv"
     data.write_text(csv_rows("progress", 3), encoding="utf-8")
     # As on a terminal (rich reads these): the bar is drawn on stderr, then cleared.
-    result = run_cli(
+    result = run_cli_process(
         "import", data, "-t", "visitors-import", url=db_url, TTY_COMPATIBLE="1", TTY_INTERACTIVE="1"
     )
     assert result.returncode == 0, result.stderr

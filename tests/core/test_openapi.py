@@ -1,31 +1,70 @@
-"""Every implemented catalogue operation is in /openapi.json with its method, path and summary."""
+"""/openapi.json: every operation has a unique camelCase operationId and one tag; every catalogue operation
+it serves carries the catalogue's method, path and summary; the docs pages are served."""
 
-from pathlib import Path
+from __future__ import annotations
+
+import re
+from functools import cache
 from typing import Any
 
-import pytest
-import yaml
 from fastapi.testclient import TestClient
 
-CATALOGUE = Path(__file__).parents[2] / "docs" / "spec" / "visitor-api-catalogue.yaml"
-IMPLEMENTED_FAMILIES = {"visitors", "external-ids", "vehicles", "centers", "visitor-centers"}
+from visitorhub.app import create_app
+from visitorhub.config import Settings
+from visitorhub.core.catalogue import SEQ_EXTENSION, catalogue
+
+CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
 
-def _operations() -> list[dict[str, Any]]:
-    catalogue = yaml.safe_load(CATALOGUE.read_text())
-    return [op for op in catalogue["operations"] if op["resource"] in IMPLEMENTED_FAMILIES]
+@cache
+def _spec() -> dict[str, Any]:
+    return create_app(Settings(database_url="sqlite://")).openapi()
 
 
-def test_the_implemented_families_have_29_operations() -> None:
-    assert len(_operations()) == 29
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, methods in _spec()["paths"].items()
+        for method, operation in methods.items()
+    ]
 
 
-@pytest.mark.parametrize("op", _operations(), ids=lambda op: f"{op['method']} {op['path']}")
-def test_operation_is_documented(anon: TestClient, op: dict[str, Any]) -> None:
-    spec = anon.get("/openapi.json").json()
-    operation = spec["paths"].get(op["path"], {}).get(op["method"].lower())
-    assert operation is not None, f"{op['method']} {op['path']} missing from /openapi.json"
-    assert operation["summary"] == op["summary"]
+def test_operation_ids_are_unique_camel_case_names() -> None:
+    ids = [operation["operationId"] for _method, _path, operation in _operations()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert [i for i in ids if not CAMEL_CASE.match(i)] == []
+    expected = {
+        ("GET", "/visitors/{visitorId}"): "getVisitor",
+        ("GET", "/visitors/{visitorId}/vehicles"): "listVehicles",
+        ("POST", "/visitors/{visitorId}/centers"): "createVisitorCenter",
+        ("DELETE", "/keys/{keyId}"): "revokeApiKey",
+        ("POST", "/integration/deliveries/{deliveryId}/replay"): "replayDelivery",
+    }
+    found = {(method, path): operation["operationId"] for method, path, operation in _operations()}
+    assert {key: found[key] for key in expected} == expected
+
+
+def test_every_operation_has_one_tag() -> None:
+    assert [(m, p) for m, p, operation in _operations() if len(operation.get("tags", [])) != 1] == []
+
+
+def test_catalogue_operations_carry_their_method_path_and_summary() -> None:
+    served = {}
+    for method, path, operation in _operations():
+        seq = operation.get(SEQ_EXTENSION)
+        if seq is not None:
+            expected = catalogue()[seq]
+            assert (method, path) == (expected.method, expected.path), seq
+            if expected.summary is not None:
+                assert operation["summary"] == expected.summary, seq
+            served[seq] = operation
+    # Every catalogue (method, path) that is served is marked with its sequence number.
+    by_route = {(op.method, op.path): seq for seq, op in catalogue().items()}
+    unmarked = [
+        (m, p) for m, p, operation in _operations() if (m, p) in by_route and SEQ_EXTENSION not in operation
+    ]
+    assert unmarked == []
+    assert len(served) >= 29
 
 
 def test_swagger_ui_is_served(anon: TestClient) -> None:

@@ -1,21 +1,39 @@
-"""The visitorhub command line: serve, db, keys, templates, import, export, version."""
+"""The visitorhub command line: serve, worker, db, keys, templates, import, export, streams, emulate, version.
+
+Commands import the HTTP and database stacks when they run, so that `--help` and `version` start at once.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from visitorhub import __version__
 from visitorhub.cli import channels, emulate, push, streams, templates
-from visitorhub.cli.common import app_errors, err, migrate_if_needed, sessions, setup_logging
-from visitorhub.config import Settings, get_settings
-from visitorhub.core import auth
-from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.cli.common import (
+    app_errors,
+    err,
+    get_settings,
+    migrate_if_needed,
+    out,
+    sessions,
+    setup_logging,
+    unit_of_work,
+)
 
-app = typer.Typer(help="visitorhub: the visitor data hub for venues.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from visitorhub.config import Settings
+
+SCOPES = ("read", "write", "admin")  # core.auth.SCOPES, without loading the HTTP stack for --help
+
+app = typer.Typer(
+    help="visitorhub: the visitor data hub for venues.",
+    no_args_is_help=True,
+    # Expected errors end in one line (app_errors); a traceback is for bugs, and loading rich's costs start-up.
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (shown once, stored hashed).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -49,8 +67,10 @@ def keys_create(
     scope: str = typer.Option("read", "--scope", "-s", help="read, write or admin"),
 ) -> None:
     """Create a key; the key alone is printed on the last line of stdout."""
-    if scope not in auth.SCOPES:
-        err.print(f"[red]--scope must be one of {', '.join(auth.SCOPES)}; got '{scope}'.[/red]")
+    from visitorhub.core import auth
+
+    if scope not in SCOPES:
+        err.print(f"[red]--scope must be one of {', '.join(SCOPES)}; got '{scope}'.[/red]")
         raise typer.Exit(2)
     with unit_of_work(sessions()) as session:
         key, plain = auth.create_key(session, name, scope)
@@ -61,6 +81,10 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never the keys themselves)."""
+    from rich.table import Table
+
+    from visitorhub.core import auth
+
     table = Table("id", "name", "scope", "prefix", "created", "revoked")
     with unit_of_work(sessions()) as session:
         for key in auth.list_keys(session):
@@ -72,12 +96,14 @@ def keys_list() -> None:
                 key.creation_date.isoformat(),
                 key.revoked_at.isoformat() if key.revoked_at else "",
             )
-    Console().print(table)
+    out.print(table)
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`")) -> None:
     """Revoke a key; requests with it get 401 from then on."""
+    from visitorhub.core import auth
+
     with app_errors(), unit_of_work(sessions()) as session:
         auth.revoke_key(session, key_id)
     typer.echo(f"Revoked key {key_id}.")
@@ -85,6 +111,9 @@ def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`"
 
 def prepare_database(settings: Settings) -> None:
     """What `serve` does before listening: migrate (when allowed) and, on an empty database, make a key."""
+    from visitorhub.core import auth
+    from visitorhub.core.db import make_engine, make_session_factory
+
     migrate_if_needed(settings)
     engine = make_engine(settings.database_url)
     if settings.bootstrap_admin_key:

@@ -7,8 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from visitorhub.cli.common import app_errors, fail, out, sessions
-from visitorhub.core.db import iso_utc, unit_of_work
+from visitorhub.cli.common import app_errors, fail, out, sessions, unit_of_work
 
 channels_app = typer.Typer(help="Inbound channels: URLs that receive pushed batches.", no_args_is_help=True)
 STATUSES = ("stored", "applied", "quarantined")
@@ -21,6 +20,7 @@ def register(app: typer.Typer) -> None:
 @channels_app.command("list")
 def list_channels() -> None:
     """The channels, where they receive, and what they received."""
+    from visitorhub.core.db import iso_utc
     from visitorhub.integration.channels import service
 
     table = Table(

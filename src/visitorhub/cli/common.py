@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
 
-from visitorhub.config import Settings, get_settings
-from visitorhub.core.db import make_engine, make_session_factory
 from visitorhub.errors import AppError
+
+if TYPE_CHECKING:  # the HTTP and database stacks load when a command needs them, not for --help
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from visitorhub.config import Settings
 
 err = Console(stderr=True)
 out = Console()
@@ -34,11 +37,37 @@ def app_errors() -> Iterator[None]:
         raise fail(f"{where}{exc.message}") from None
 
 
+# Lazy stand-ins for the database and settings helpers: the CLI module tree imports none of their stacks.
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """core.db.unit_of_work, imported when a command opens one."""
+    from visitorhub.core.db import unit_of_work as open_unit
+
+    with open_unit(factory) as session:
+        yield session
+
+
+def checkpoint(session: Session) -> None:
+    from visitorhub.core.db import checkpoint as commit_so_far
+
+    commit_so_far(session)
+
+
+def get_settings() -> Settings:
+    from visitorhub.config import get_settings as read_settings
+
+    return read_settings()
+
+
 def sessions(
     settings: Settings | None = None, *, readonly: bool = False, migrate: bool = False
 ) -> sessionmaker[Session]:
     """Sessions on VISITORHUB_DATABASE_URL; `migrate`: first bring the schema up to date (long-running
     commands, like `serve`)."""
+    from visitorhub.core.db import make_engine, make_session_factory
+
     settings = settings or get_settings()
     if migrate:
         migrate_if_needed(settings)
@@ -48,6 +77,7 @@ def sessions(
 def migrate_if_needed(settings: Settings) -> None:
     """Apply pending migrations when VISITORHUB_AUTO_MIGRATE allows it; otherwise refuse an old schema.
     (Alembic is imported here: commands that do not migrate do not pay for it.)"""
+    from visitorhub.core.db import make_engine
     from visitorhub.migrations import pending, upgrade
 
     engine = make_engine(settings.database_url)

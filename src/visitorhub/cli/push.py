@@ -9,8 +9,7 @@ from typing import IO
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from visitorhub.cli.common import err, fail, out
-from visitorhub.config import get_settings
+from visitorhub.cli.common import err, fail, get_settings, out
 from visitorhub.integration.templates import formats
 
 

@@ -12,9 +12,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from visitorhub.cli.common import app_errors, err, out, sessions, setup_logging
-from visitorhub.config import get_settings
-from visitorhub.core.db import unit_of_work
+from visitorhub.cli.common import app_errors, err, get_settings, out, sessions, setup_logging, unit_of_work
 
 streams_app = typer.Typer(help="Outbound streams: push changes to subscriber URLs.", no_args_is_help=True)
 

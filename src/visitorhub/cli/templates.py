@@ -24,8 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from visitorhub.cli.common import app_errors, err, fail, out, sessions
-from visitorhub.core.db import unit_of_work
+from visitorhub.cli.common import app_errors, checkpoint, err, fail, out, sessions, unit_of_work
 from visitorhub.integration.templates import formats
 
 if TYPE_CHECKING:
@@ -206,7 +205,7 @@ def import_file(
                     options,
                     progress=on_rows,
                     # Commit each applied batch: memory and the transaction stay small whatever the file.
-                    checkpoint=session.commit,
+                    checkpoint=lambda: checkpoint(session),
                 )
         except formats.RowFileError as exc:
             done = "" if simulate else f" ({rows_seen} rows before it were imported)"

@@ -125,6 +125,13 @@ def make_session_factory(bind: Any, readonly: bool = False) -> sessionmaker[Sess
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
+def checkpoint(session: Session) -> None:
+    """Commit the unit of work so far and go on in a new transaction: for long commands (an import of
+    millions of rows commits chunk by chunk) and for requests that hand over to work committing on
+    sessions of its own (on SQLite an open writing transaction would hold the lock they wait for)."""
+    session.commit()
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit when the block ends normally, roll back on any error."""

@@ -165,33 +165,6 @@ def test_urw_app_id_enum(client: TestClient, app_id: str) -> None:
     assert create_center(client, urwAppId=app_id)["urwAppId"] == app_id
 
 
-def test_create_rejects_unknown_and_server_fields(client: TestClient) -> None:
-    for extra in ({"colour": "red"}, {"creationDate": "2020-01-01T00:00:00Z"}):
-        response = client.post("/centers", json=center_body(**extra))
-        assert response.status_code == 422
-        assert _error(response)["field"] == next(iter(extra))
-
-
-def test_duplicate_pc_code_is_409(client: TestClient) -> None:
-    first = create_center(client)
-    response = client.post("/centers", json=center_body(pcCode=first["pcCode"], label="Other"))
-    assert response.status_code == 409
-    error = _error(response)
-    assert error["type"] == "conflict"
-    assert error["field"] == "pcCode"
-    # The first one is untouched and only one create was logged.
-    assert client.get(f"/centers/{first['pcCode']}").json()["data"] == first
-    assert [c["operation"] for c in changes(client, entity="Center")] == ["create"]
-
-
-def test_create_is_logged(client: TestClient) -> None:
-    center = create_center(client)
-    log = changes(client, entity="centers")
-    assert [(c["entity"], c["entityId"], c["operation"]) for c in log] == [
-        ("Center", center["pcCode"], "create")
-    ]
-
-
 # List ---------------------------------------------------------------------------------------------
 
 
@@ -229,24 +202,6 @@ def test_list_filter_country_must_be_a_code(client: TestClient) -> None:
     assert _error(response)["field"] == "country"
 
 
-def test_list_sort_and_fields(client: TestClient) -> None:
-    b = create_center(client, label="Beta", country="FR")
-    a = create_center(client, label="Alpha", country="FR")
-    c = create_center(client, label="Gamma", country="DE")
-    assert _codes(client.get("/centers", params={"sort": "label"})) == [a["pcCode"], b["pcCode"], c["pcCode"]]
-    assert _codes(client.get("/centers", params={"sort": "country,-label"})) == [
-        c["pcCode"],
-        b["pcCode"],
-        a["pcCode"],
-    ]
-    response = client.get("/centers", params={"fields": "pcCode,label", "sort": "-label"})
-    assert response.json()["data"] == [
-        {"pcCode": c["pcCode"], "label": "Gamma"},
-        {"pcCode": b["pcCode"], "label": "Beta"},
-        {"pcCode": a["pcCode"], "label": "Alpha"},
-    ]
-
-
 # Get ----------------------------------------------------------------------------------------------
 
 
@@ -257,14 +212,6 @@ def test_get(client: TestClient) -> None:
     assert response.json() == {"data": center}
     response = client.get(f"/centers/{center['pcCode']}", params={"fields": "label,isActive"})
     assert response.json() == {"data": {"label": center["label"], "isActive": False}}
-
-
-def test_get_unknown_is_404(client: TestClient) -> None:
-    response = client.get("/centers/XX-NOPE-1")
-    assert response.status_code == 404
-    error = _error(response)
-    assert error["type"] == "not_found"
-    assert error["field"] == "pcCode"
 
 
 # Update -------------------------------------------------------------------------------------------
@@ -329,35 +276,9 @@ def test_patch_rejects(client: TestClient, field: str, value: Any) -> None:
     assert client.get(f"/centers/{center['pcCode']}").json()["data"] == center
 
 
-def test_patch_unknown_is_404(client: TestClient) -> None:
-    response = client.patch("/centers/XX-NOPE-2", json={"label": "x"})
-    assert response.status_code == 404
-
-
-def test_patch_no_op_writes_nothing(client: TestClient) -> None:
-    center = create_center(client)
-    response = client.patch(
-        f"/centers/{center['pcCode']}", json={"label": center["label"], "isActive": False}
-    )
-    assert response.status_code == 200
-    assert response.json()["data"] == center
-    assert [c["operation"] for c in changes(client, entity="Center")] == ["create"]
-
-
 def test_no_delete_route(client: TestClient) -> None:
     center = create_center(client)
     assert client.delete(f"/centers/{center['pcCode']}").status_code == 405
 
 
 # Auth ---------------------------------------------------------------------------------------------
-
-
-def test_auth(anon: TestClient, reader: TestClient, writer: TestClient) -> None:
-    assert anon.get("/centers").status_code == 401
-    assert anon.post("/centers", json=center_body()).status_code == 401
-    assert reader.get("/centers").status_code == 200
-    assert reader.post("/centers", json=center_body()).status_code == 403
-    center = create_center(writer)
-    assert reader.patch(f"/centers/{center['pcCode']}", json={"label": "x"}).status_code == 403
-    assert writer.patch(f"/centers/{center['pcCode']}", json={"label": "x"}).status_code == 200
-    assert reader.get(f"/centers/{center['pcCode']}").json()["data"]["label"] == "x"

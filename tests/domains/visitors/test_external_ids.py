@@ -95,11 +95,6 @@ class TestCreateExternalId:
     def test_pc_code_may_be_null(self, client: TestClient, visitor_id: str) -> None:
         assert create_external_id(client, visitor_id, pcCode=None)["pcCode"] is None
 
-    def test_is_logged_as_a_create(self, client: TestClient, visitor_id: str) -> None:
-        create_external_id(client, visitor_id)
-
-        assert [c["operation"] for c in changes(client, entity="ExternalId")] == ["create"]
-
     @pytest.mark.parametrize("field", ["externalId", "externalType"])
     def test_missing_required_field_is_422(self, client: TestClient, visitor_id: str, field: str) -> None:
         body = external_id_body()
@@ -121,34 +116,6 @@ class TestCreateExternalId:
         response = client.post(f"/visitors/{visitor_id}/external-ids", json=external_id_body(externalId=""))
 
         assert_error(response, 422, "externalId")
-
-    def test_unknown_body_field_is_422(self, client: TestClient, visitor_id: str) -> None:
-        response = client.post(
-            f"/visitors/{visitor_id}/external-ids", json=external_id_body(visitorId=visitor_id)
-        )
-
-        assert_error(response, 422, "visitorId")
-
-    def test_unknown_visitor_is_404(self, client: TestClient) -> None:
-        response = client.post(f"/visitors/{UNKNOWN_VISITOR}/external-ids", json=external_id_body())
-
-        assert_error(response, 404, "visitorId")
-
-    def test_malformed_visitor_id_is_422(self, client: TestClient) -> None:
-        assert_error(client.post("/visitors/xyz/external-ids", json=external_id_body()), 422, "visitorId")
-
-    def test_same_type_and_pc_code_twice_for_a_visitor_is_409(
-        self, client: TestClient, visitor_id: str
-    ) -> None:
-        create_external_id(client, visitor_id, externalType="google", pcCode="FR-SC-1", externalId="g-1")
-
-        response = client.post(
-            f"/visitors/{visitor_id}/external-ids",
-            json=external_id_body(externalType="google", pcCode="FR-SC-1", externalId="g-2"),
-        )
-
-        error = assert_error(response, 409, "externalType")
-        assert error["type"] == "conflict"
 
     def test_same_type_without_pc_code_twice_for_a_visitor_is_409(
         self, client: TestClient, visitor_id: str
@@ -201,15 +168,6 @@ class TestCreateExternalId:
 
         assert create_external_id(client, visitor_id, externalType="google", externalId="shared")
 
-    def test_writer_key_can_create(self, writer: TestClient, visitor_id: str) -> None:
-        assert writer.post(f"/visitors/{visitor_id}/external-ids", json=external_id_body()).status_code == 201
-
-    def test_without_key_is_401(self, anon: TestClient, visitor_id: str) -> None:
-        assert_error(anon.post(f"/visitors/{visitor_id}/external-ids", json=external_id_body()), 401)
-
-    def test_read_key_is_403(self, reader: TestClient, visitor_id: str) -> None:
-        assert_error(reader.post(f"/visitors/{visitor_id}/external-ids", json=external_id_body()), 403)
-
 
 class TestListVisitorExternalIds:
     def test_lists_the_visitors_ids(self, client: TestClient, visitor_id: str) -> None:
@@ -235,70 +193,6 @@ class TestListVisitorExternalIds:
         response = client.get(f"/visitors/{visitor_id}/external-ids", params={"pcCode": "FR-SC-2"})
 
         assert pairs(response) == [(visitor_id, "b", "FR-SC-2")]
-
-    def test_paging_and_links(self, client: TestClient, visitor_id: str) -> None:
-        for external_type in ("designa", "google", "facebook"):
-            create_external_id(client, visitor_id, externalType=external_type)
-
-        first = client.get(f"/visitors/{visitor_id}/external-ids", params={"limit": 2})
-        links = first.json()["metadata"]["_links"]
-        second = client.get(links["next"])
-
-        assert [e["externalType"] for e in first.json()["data"]] == ["designa", "google"]
-        assert "prev" not in links
-        assert [e["externalType"] for e in second.json()["data"]] == ["facebook"]
-        assert "next" not in second.json()["metadata"]["_links"]
-        assert "prev" in second.json()["metadata"]["_links"]
-
-    def test_sort_by_external_type(self, client: TestClient, visitor_id: str) -> None:
-        for external_type in ("google", "cognito", "partner"):
-            create_external_id(client, visitor_id, externalType=external_type)
-
-        asc = client.get(f"/visitors/{visitor_id}/external-ids", params={"sort": "externalType"}).json()[
-            "data"
-        ]
-        desc = client.get(f"/visitors/{visitor_id}/external-ids", params={"sort": "-externalType"}).json()[
-            "data"
-        ]
-
-        assert [e["externalType"] for e in asc] == ["cognito", "google", "partner"]
-        assert [e["externalType"] for e in desc] == ["partner", "google", "cognito"]
-
-    def test_unknown_sort_is_400(self, client: TestClient, visitor_id: str) -> None:
-        assert_error(
-            client.get(f"/visitors/{visitor_id}/external-ids", params={"sort": "externalId"}), 400, "sort"
-        )
-
-    def test_fields_returns_only_those_fields(self, client: TestClient, visitor_id: str) -> None:
-        create_external_id(client, visitor_id, externalId="only", externalType="pas")
-
-        response = client.get(
-            f"/visitors/{visitor_id}/external-ids", params={"fields": "externalType,externalId"}
-        )
-
-        assert response.json()["data"] == [{"externalType": "pas", "externalId": "only"}]
-
-    def test_unknown_field_is_400(self, client: TestClient, visitor_id: str) -> None:
-        assert_error(
-            client.get(f"/visitors/{visitor_id}/external-ids", params={"fields": "id"}), 400, "fields"
-        )
-
-    def test_unknown_query_parameter_is_400(self, client: TestClient, visitor_id: str) -> None:
-        response = client.get(f"/visitors/{visitor_id}/external-ids", params={"externalType": "designa"})
-
-        assert_error(response, 400, "externalType")
-
-    def test_unknown_visitor_is_404(self, client: TestClient) -> None:
-        assert_error(client.get(f"/visitors/{UNKNOWN_VISITOR}/external-ids"), 404, "visitorId")
-
-    def test_malformed_visitor_id_is_422(self, client: TestClient) -> None:
-        assert_error(client.get("/visitors/1/external-ids"), 422, "visitorId")
-
-    def test_read_key_can_list(self, reader: TestClient, visitor_id: str) -> None:
-        assert reader.get(f"/visitors/{visitor_id}/external-ids").status_code == 200
-
-    def test_without_key_is_401(self, anon: TestClient, visitor_id: str) -> None:
-        assert_error(anon.get(f"/visitors/{visitor_id}/external-ids"), 401)
 
 
 class TestGetVisitorExternalId:
@@ -381,9 +275,6 @@ class TestGetVisitorExternalId:
         response = client.get(f"/visitors/{visitor_id}/external-ids/designa", params={"externalId": "x"})
 
         assert_error(response, 400, "externalId")
-
-    def test_without_key_is_401(self, anon: TestClient, visitor_id: str) -> None:
-        assert_error(anon.get(f"/visitors/{visitor_id}/external-ids/designa"), 401)
 
 
 class TestDeleteVisitorExternalId:
@@ -476,20 +367,6 @@ class TestDeleteVisitorExternalId:
         assert_error(response, 400, "force")
         assert client.get(f"/visitors/{visitor_id}/external-ids/designa").status_code == 200
 
-    def test_writer_key_can_delete(self, client: TestClient, writer: TestClient, visitor_id: str) -> None:
-        create_external_id(client, visitor_id, externalType="designa")
-
-        assert writer.delete(f"/visitors/{visitor_id}/external-ids/designa").status_code == 204
-
-    def test_without_key_is_401(self, anon: TestClient, visitor_id: str) -> None:
-        assert_error(anon.delete(f"/visitors/{visitor_id}/external-ids/designa"), 401)
-
-    def test_read_key_is_403(self, client: TestClient, reader: TestClient, visitor_id: str) -> None:
-        create_external_id(client, visitor_id, externalType="designa")
-
-        assert_error(reader.delete(f"/visitors/{visitor_id}/external-ids/designa"), 403)
-        assert client.get(f"/visitors/{visitor_id}/external-ids/designa").status_code == 200
-
 
 class TestFindExternalId:
     def test_returns_the_record_with_its_visitor(self, client: TestClient, visitor_id: str) -> None:
@@ -543,14 +420,6 @@ class TestFindExternalId:
         assert_error(
             client.get("/external-ids/designa/abc", params={"visitorId": UNKNOWN_VISITOR}), 400, "visitorId"
         )
-
-    def test_read_key_can_look_up(self, client: TestClient, reader: TestClient, visitor_id: str) -> None:
-        create_external_id(client, visitor_id, externalType="google", externalId="g-r")
-
-        assert reader.get("/external-ids/google/g-r").status_code == 200
-
-    def test_without_key_is_401(self, anon: TestClient) -> None:
-        assert_error(anon.get("/external-ids/designa/abc"), 401)
 
 
 class TestExternalIdsBatch:
@@ -633,9 +502,3 @@ class TestExternalIdsBatch:
         response = client.get("/external-ids/batch", params={"visitorId": visitor_id, "limit": 10})
 
         assert_error(response, 400, "limit")
-
-    def test_read_key_can_read(self, reader: TestClient, visitor_id: str) -> None:
-        assert reader.get("/external-ids/batch", params={"visitorId": visitor_id}).status_code == 200
-
-    def test_without_key_is_401(self, anon: TestClient) -> None:
-        assert_error(anon.get("/external-ids/batch", params={"visitorId": UNKNOWN_VISITOR}), 401)

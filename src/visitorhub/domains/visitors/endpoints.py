@@ -199,13 +199,7 @@ def update_visitor_flags(
         visitor = found[item.visitor_id]
         changes = item.model_dump(exclude_unset=True, exclude={"visitor_id"})
         visitor_service.update(session, visitor, changes, ctx)
-        data.append(
-            {
-                "visitorId": str(visitor.visitor_id),
-                "emailInvalid": visitor.email_invalid,
-                "phoneInvalid": visitor.phone_invalid,
-            }
-        )
+        data.append(VisitorFlagsRead.model_validate(visitor).as_json())
     return listing(request.url, data)
 
 

@@ -8,7 +8,7 @@ import binascii
 import logging
 import threading
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from visitorhub.core.db import as_utc, iso_utc, unit_of_work
+from visitorhub.core.db import as_utc, checkpoint, iso_utc, unit_of_work
 from visitorhub.core.deps import AppSettings, DbSession
 from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT, OffsetQuery
 from visitorhub.core.responses import listing, one, page
@@ -49,9 +49,11 @@ from visitorhub.models.channel import ChannelRecord
 log = logging.getLogger("visitorhub.channels")
 RETRY_AFTER_SECONDS = 5
 
-admin = APIRouter(prefix="/integration", tags=["channels"], responses=ERROR_RESPONSES, dependencies=ADMIN)
-inbound = APIRouter(tags=["inbound"])
+# One flat router (api.py lists routes, not routers): the administration under the admin key, the inbound
+# route under the channel's own auth.
 router = APIRouter()
+ADMIN_ROUTE: dict[str, Any] = {"tags": ["channels"], "responses": ERROR_RESPONSES, "dependencies": ADMIN}
+CHANNELS = "/integration/channels"
 
 ChannelId = Annotated[int, Path(alias="channelId", description="The channel's id")]
 
@@ -80,21 +82,24 @@ class ReapplyQuery(BaseModel):
 # Administration ------------------------------------------------------------------------------------------
 
 
-@admin.post(
-    "/channels",
+@router.post(
+    CHANNELS,
     summary="Create an inbound channel",
     status_code=201,
     response_model=DataEnvelope[ChannelCreated],
     description="The channel receives JSON arrays at `POST /inbound/{path}`, authenticated by `auth` (not by "
     "an API key). Each record is stored once per `idField` value; with a `template`, mapped into entities. "
     "An HMAC secret left out is generated and shown here once.",
+    **ADMIN_ROUTE,
 )
 def create_channel(session: DbSession, settings: AppSettings, body: ChannelCreate) -> JSONResponse:
     channel, secret = service.create_channel(session, body, settings)
     return one(service.represent(session, channel, secret), 201)
 
 
-@admin.get("/channels", summary="List inbound channels", response_model=ListEnvelope[ChannelRead])
+@router.get(
+    CHANNELS, summary="List inbound channels", response_model=ListEnvelope[ChannelRead], **ADMIN_ROUTE
+)
 def list_channels(
     request: Request, session: DbSession, query: Annotated[OffsetQuery, Query()]
 ) -> JSONResponse:
@@ -102,19 +107,23 @@ def list_channels(
     return page(request.url, channels, query, lambda channel: service.represent(session, channel))
 
 
-@admin.get(
-    "/channels/{channelId}", summary="Read an inbound channel", response_model=DataEnvelope[ChannelRead]
+@router.get(
+    CHANNELS + "/{channelId}",
+    summary="Read an inbound channel",
+    response_model=DataEnvelope[ChannelRead],
+    **ADMIN_ROUTE,
 )
 def get_channel(session: DbSession, channel_id: ChannelId) -> JSONResponse:
     return one(service.represent(session, service.get_channel(session, channel_id)))
 
 
-@admin.patch(
-    "/channels/{channelId}",
+@router.patch(
+    CHANNELS + "/{channelId}",
     summary="Update an inbound channel",
     response_model=DataEnvelope[ChannelCreated],
     description="Changes the given fields; `auth` replaces the whole auth setting. Records already received "
     "stay as they are: reapply them to map them through a new template.",
+    **ADMIN_ROUTE,
 )
 def update_channel(
     session: DbSession, settings: AppSettings, channel_id: ChannelId, body: ChannelUpdate
@@ -124,12 +133,13 @@ def update_channel(
     return one(service.represent(session, channel, secret))
 
 
-@admin.delete(
-    "/channels/{channelId}",
+@router.delete(
+    CHANNELS + "/{channelId}",
     summary="Delete an inbound channel",
     status_code=204,
     response_class=Response,
     description="The channel and the records it received; its URL answers 404 from then on.",
+    **ADMIN_ROUTE,
 )
 def delete_channel(session: DbSession, channel_id: ChannelId) -> Response:
     service.delete_channel(session, service.get_channel(session, channel_id))
@@ -150,12 +160,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from None
 
 
-@admin.get(
-    "/channels/{channelId}/records",
+@router.get(
+    CHANNELS + "/{channelId}/records",
     summary="List the records a channel received",
     response_model=ListEnvelope[ChannelRecordRead],
     description="In the order they were last received (oldest first), a page of `limit` at a time: follow "
     "`_links.next`. `status` stored (no template), applied or quarantined; `since` an instant.",
+    **ADMIN_ROUTE,
 )
 def list_records(
     request: Request, session: DbSession, channel_id: ChannelId, query: Annotated[RecordQuery, Query()]
@@ -183,12 +194,13 @@ def list_records(
     return listing(request.url, data, {"cursor": cursor} if cursor else None)
 
 
-@admin.post(
-    "/channels/{channelId}/reapply",
+@router.post(
+    CHANNELS + "/{channelId}/reapply",
     summary="Apply a channel's quarantined records again",
     response_model=DataEnvelope[ReapplyReport],
     description="Puts the channel's quarantined records (or, with status=stored, those received before it "
     "had a template) through its current template, 500 to a transaction, and reports what came of it.",
+    **ADMIN_ROUTE,
 )
 def reapply_records(
     request: Request,
@@ -197,9 +209,7 @@ def reapply_records(
     query: Annotated[ReapplyQuery, Query()],
 ) -> JSONResponse:
     service.get_channel(session, channel_id)
-    # The request's transaction only checked the key: end it before the chunks' own (on SQLite, its
-    # write lock would hold them up).
-    session.commit()
+    checkpoint(session)  # the request only checked the key: hand over to the chunks' own transactions
     return one(reapply(committer(request), channel_id, query.status).as_json())
 
 
@@ -266,9 +276,10 @@ def _unavailable(message: str) -> JSONResponse:
     return error_response(503, [item], {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-@inbound.post(
+@router.post(
     INBOUND_PREFIX + "{path:path}",
     summary="Receive a pushed batch (inbound channel)",
+    tags=["inbound"],
     response_model=DataEnvelope[ReceiveResult],
     responses={
         status: {"model": ErrorEnvelope, "description": text}
@@ -327,7 +338,3 @@ async def receive_payload(request: Request, path: Annotated[str, Path(max_length
         quarantined=outcome.quarantined,
     )
     return one(result.as_json())
-
-
-router.include_router(admin)
-router.include_router(inbound)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from visitorhub.core.db import checkpoint
 from visitorhub.core.deps import AppSessions, AppSettings, DbSession
 from visitorhub.core.listing import OffsetQuery
 from visitorhub.core.responses import listing, one, page
@@ -45,12 +45,6 @@ DeliveryId = Annotated[str, Path(alias="deliveryId", max_length=40, description=
 
 class DeliveryQuery(OffsetQuery):
     status: Literal["pending", "delivered", "dead"] | None = Field(None, description="Only this status")
-
-
-def _release(session: Session) -> None:
-    """End the request's transaction (it only checked the key) before work that commits on its own
-    sessions: on SQLite, an open writing transaction would hold the lock those sessions wait for."""
-    session.commit()
 
 
 @router.get(
@@ -135,7 +129,7 @@ def run_subscription(
     session: DbSession, settings: AppSettings, sessions: AppSessions, subscription_id: SubscriptionId
 ) -> JSONResponse:
     service.get_subscription(session, subscription_id)
-    _release(session)
+    checkpoint(session)  # the request only checked the key: hand over to the run
     with Sender(settings) as sender:
         report = runs.run_subscription(sessions, subscription_id, settings, sender)
     return one(report.as_json())
@@ -198,7 +192,7 @@ def get_delivery(session: DbSession, delivery_id: DeliveryId) -> JSONResponse:
 def replay_delivery(
     session: DbSession, settings: AppSettings, sessions: AppSessions, delivery_id: DeliveryId
 ) -> JSONResponse:
-    _release(session)
+    checkpoint(session)  # the request only checked the key: hand over to the run
     with Sender(settings) as sender:
         outcome = runs.replay_delivery(sessions, delivery_id, settings, sender)
     return one(outcome.as_json())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -19,6 +18,7 @@ from visitorhub.integration.templates.execution import ImportOptions, run_import
 from visitorhub.integration.templates.export import InvalidCursor, export_page
 from visitorhub.integration.templates.loaders import Format
 from visitorhub.integration.templates.report import ImportReport
+from visitorhub.integration.templates.service import TemplateRead
 from visitorhub.integration.templates.spec import Template
 
 MAX_TEMPLATE_BYTES = 1_000_000
@@ -34,15 +34,6 @@ MEDIA_TYPES: dict[str, Format] = {
 }
 
 router = APIRouter(prefix="/integration", tags=["integration"], responses=ERROR_RESPONSES)
-
-
-class TemplateRead(Template):
-    """A template with its origin: the text it was saved from (XML, YAML or JSON) and when."""
-
-    format: str = Field(description="json, yaml or xml: the form it was saved in")
-    source: str = Field(description="The text as it was saved (built-ins: their YAML)")
-    creationDate: datetime | None = None
-    updateDate: datetime | None = None
 
 
 class ImportRequest(ApiModel):

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import yaml
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import as_utc, iso_utc, utcnow
+from visitorhub.core.db import as_utc, utcnow
 from visitorhub.errors import BadRequest, Conflict, NotFound
 from visitorhub.integration.templates.builtin import builtin_templates
 from visitorhub.integration.templates.entities import validate_template
@@ -25,6 +26,15 @@ log = logging.getLogger("visitorhub.templates")
 # `GET /integration/templates` is the list of templates, the others are the streams' routes: no template
 # may be called that, or `/integration/{template}` would be out of its reach.
 RESERVED_NAMES = frozenset({"templates", "subscriptions", "deliveries", "streams", "channels", "connectors"})
+
+
+class TemplateRead(Template):
+    """A template with its origin: the text it was saved from (XML, YAML or JSON) and when."""
+
+    format: str = Field(description="json, yaml or xml: the form it was saved in")
+    source: str = Field(description="The text as it was saved (built-ins: their YAML)")
+    creationDate: datetime | None = None
+    updateDate: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -46,13 +56,14 @@ class StoredTemplate:
         return self.template.model_dump(mode="json")
 
     def detail(self) -> dict[str, Any]:
-        return {
-            **self.summary(),
-            "format": self.format,
-            "source": self.source,
-            "creationDate": iso_utc(self.creation_date),
-            "updateDate": iso_utc(self.update_date),
-        }
+        read = TemplateRead(
+            **self.template.model_dump(),
+            format=self.format,
+            source=self.source,
+            creationDate=self.creation_date,
+            updateDate=self.update_date,
+        )
+        return read.model_dump(mode="json")
 
 
 def _builtin(template: Template) -> StoredTemplate:

@@ -1,0 +1,69 @@
+"""Every route of the service, whatever declared it: no key is a 401, a read key cannot write (403), and
+only the few public routes answer without a key."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer
+from visitorhub.api import build_api_router
+
+# Public on purpose: the load balancer's probe. (Channels' inbound routes authenticate with their own
+# credentials; the docs pages are FastAPI's.)
+PUBLIC = {("GET", "/health")}
+# Answered by the channel's own credentials, never an API key's (tests/integration/channels test them).
+OWN_AUTH = {("POST", "/inbound/{path:path}")}
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _dummy(name: str) -> str:
+    if name.endswith("Id") and name not in ("externalId", "deliveryId", "deviceId"):
+        return str(uuid.uuid4()) if name == "visitorId" else "1"
+    return "x"
+
+
+def _routes() -> list[object]:
+    found = []
+    for route in build_api_router().routes:
+        if not isinstance(route, APIRoute):
+            continue
+        for method in sorted(route.methods - {"HEAD"}):
+            if (method, route.path) in OWN_AUTH:
+                continue
+            url = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: _dummy(m.group(1)), route.path)
+            found.append(pytest.param(method, route.path, url, id=f"{method} {route.path}"))
+    return found
+
+
+ROUTES = _routes()
+
+
+@pytest.mark.parametrize(("method", "path", "url"), ROUTES)
+def test_a_request_without_a_key_is_401_unless_public(
+    anon: TestClient, method: str, path: str, url: str
+) -> None:
+    response = anon.request(method, url, json={})
+    if (method, path) in PUBLIC:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["errors"][0]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize(("method", "path", "url"), [p for p in ROUTES if p.values[0] in WRITES])
+def test_a_read_key_cannot_write(
+    anon: TestClient, keys: dict[str, str], method: str, path: str, url: str
+) -> None:
+    response = anon.request(method, url, json={}, headers=bearer(keys["read"]))
+    assert response.status_code == 403, response.text
+    assert response.json()["errors"][0]["type"] == "permission_error"
+
+
+def test_the_routes_are_all_there() -> None:
+    assert len(ROUTES) >= 51
