@@ -199,13 +199,12 @@ def _statements() -> dict[str, Any]:
             records_applied=c.records_applied + bindparam("applied"),
             records_quarantined=c.records_quarantined + bindparam("quarantined"),
         ),
-        "status": update(RECORDS)
+        "quarantined": update(RECORDS)
         .where(r.id == bindparam("record_id"))
-        .values(
-            status=bindparam("new_status"),
-            error=bindparam("new_error"),
-            applied_at=bindparam("when", type_=r.applied_at.type),
-        ),
+        .values(status=QUARANTINED, error=bindparam("new_error"), applied_at=None),
+        "applied": update(RECORDS)
+        .where(r.id.in_(bindparam("ids", expanding=True)))
+        .values(status=APPLIED, applied_at=bindparam("when", type_=r.applied_at.type)),
         "stored": update(RECORDS).where(r.id.in_(bindparam("ids", expanding=True))).values(status=STORED),
     }
 
@@ -312,16 +311,20 @@ def apply_records(
         options = ImportOptions(chunk_size=len(records))
         report = run_import(session, template, [value for _id, value in records], options, ctx)
         failures = {error.index: error.message for error in report.errors}
-    now = utcnow()
-    statuses: dict[int, dict[str, Any]] = {}
-    for index, (record_id, _value) in enumerate(records):
-        error = failures.get(index)
-        if error is None:
-            statuses[record_id] = {"new_status": APPLIED, "new_error": None, "when": now}
-        else:
-            statuses[record_id] = {"new_status": QUARANTINED, "new_error": error[:MAX_ERROR], "when": None}
     # A record whose several versions came in at once ends with the last version's outcome.
-    session.execute(STATEMENTS["status"], [{"record_id": rid, **values} for rid, values in statuses.items()])
+    last: dict[int, str | None] = {}
+    for index, (record_id, _value) in enumerate(records):
+        last[record_id] = failures.get(index)
+    applied = [record_id for record_id, error in last.items() if error is None]
+    if applied:  # one statement for them all: the common case
+        session.execute(STATEMENTS["applied"], {"ids": applied, "when": utcnow()})
+    quarantined = [
+        {"record_id": record_id, "new_error": error[:MAX_ERROR]}
+        for record_id, error in last.items()
+        if error is not None
+    ]
+    if quarantined:
+        session.execute(STATEMENTS["quarantined"], quarantined)
     session.execute(
         STATEMENTS["outcomes"],
         {"channel_id": channel_id, "applied": len(records) - len(failures), "quarantined": len(failures)},
