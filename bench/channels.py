@@ -14,7 +14,8 @@
    mapped to visitors through the one write path, change records written, committed);
 5. channel again: the same payloads once more; every record is a duplicate (nothing stored or applied);
 6. checks the database (N records, N visitors, N change records, the channel's counters) and prints
-   phase | seconds | records/s | payloads/s | ratio (records/s / the baseline's mean), whether the target
+   phase | seconds | records/s | payloads/s | ratio (records/s / the baseline's mean) | the server process's
+   CPU seconds and records per CPU second (what a phase cost it on a shared machine), whether the target
    is met (channel above 5,000 records/s stored and applied; exit status 1 otherwise); also
    bench/results/channels.json. Senders and servers share the machine's cores: run it on an idle machine.
 """
@@ -97,6 +98,16 @@ def bare_main(port: int) -> int:
 
     uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere): on a shared machine, what a
+    phase cost the server whatever else ran meanwhile."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -310,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup(database_url)
 
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     answers: dict[str, dict[str, int]] = {}
     bare, bare_base = start_bare()
     server, base = start_visitorhub(database_url)
@@ -318,11 +330,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{phase}...", file=sys.stderr)
             if phase.startswith("baseline"):
                 httpx.post(f"{bare_base}/reset")
+                before = cpu_seconds(bare.pid)
                 seconds[phase], _ = push(f"{bare_base}/hook", payloads, senders)
+                cpu[phase] = cpu_seconds(bare.pid) - before
                 got = httpx.get(f"{bare_base}/stats").json()
                 answers[phase] = {"accepted": got["records"], "payloads": got["payloads"]}
             else:
+                before = cpu_seconds(server.pid)
                 seconds[phase], replies = push(f"{base}/inbound/{CHANNEL_PATH}", payloads, senders)
+                cpu[phase] = cpu_seconds(server.pid) - before
                 answers[phase] = totals(replies)
     finally:
         for process in (server, bare):
@@ -341,9 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = rate / (n / baseline)
     print(
         f"\nvisitorhub inbound channel - {n:,} records, payloads of {size}, {senders} senders, SQLite, "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    header = f"{'phase':<48} | {'seconds':>8} | {'records/s':>10} | {'payloads/s':>10} | ratio"
+    header = (
+        f"{'phase':<48} | {'seconds':>8} | {'records/s':>10} | {'payloads/s':>10} | ratio | "
+        f"{'server CPU s':>12} | {'records/CPU s':>13}"
+    )
     print(header)
     print("-" * len(header))
     labels = {
@@ -354,9 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     for phase, label in labels.items():
         phase_rate = n / seconds[phase]
+        per_cpu = f"{n / cpu[phase]:13,.0f}" if cpu[phase] else f"{'-':>13}"
         print(
             f"{label:<48} | {seconds[phase]:8.1f} | {phase_rate:10,.0f} | "
-            f"{len(payloads) / seconds[phase]:10,.0f} | {phase_rate / (n / baseline):.2f}"
+            f"{len(payloads) / seconds[phase]:10,.0f} | {phase_rate / (n / baseline):5.2f} | "
+            f"{cpu[phase]:12.1f} | {per_cpu}"
         )
     ok = rate > MIN_RECORDS_PER_S
     print(
@@ -372,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "payload": size,
                 "senders": senders,
                 "seconds": seconds,
+                "server_cpu_seconds": cpu,
+                "load_average": os.getloadavg(),
                 "channel_records_per_s": rate,
                 "ratio": ratio,
                 "answers": answers,
