@@ -137,6 +137,11 @@ class GroupCommitter:
             group[0].error = exc
             group[0].done = True
             return
+        except BaseException as exc:  # the thread is being stopped: its group's senders must not wait on
+            for item in group:
+                item.error = exc
+                item.done = True
+            raise
         for item, outcome in zip(group, outcomes, strict=True):
             item.outcome = outcome
             item.done = True
