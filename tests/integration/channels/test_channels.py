@@ -100,6 +100,16 @@ class TestCreate:
         (error,) = errors(hub, "POST", "/integration/channels", 422, json=body)
         assert error["field"] == "auth.apiKey.header"
 
+    def test_a_basic_username_has_no_colon(self, hub: Hub) -> None:
+        body = {
+            "name": "b",
+            "path": "b/b",
+            "idField": "id",
+            "auth": {"type": "basic", "username": "a:b", "password": "p"},
+        }
+        (error,) = errors(hub, "POST", "/integration/channels", 422, json=body)
+        assert error["field"] == "auth.basic.username"
+
     def test_only_admins_manage_channels(self, hub: Hub) -> None:
         import httpx
 

@@ -22,7 +22,14 @@ from visitorhub.integration.channels.schemas import (
     ChannelCreated,
     ChannelUpdate,
 )
-from visitorhub.integration.streams.auth import AnyAuth, HmacAuth, dump_auth, load_auth, new_secret
+from visitorhub.integration.streams.auth import (
+    AnyAuth,
+    BasicAuth,
+    HmacAuth,
+    dump_auth,
+    load_auth,
+    new_secret,
+)
 from visitorhub.integration.templates import service as templates
 from visitorhub.models.channel import Channel, ChannelRecord
 
@@ -65,6 +72,11 @@ def _check_free(session: Session, column: Any, value: str, field: str, own_id: i
 # CORE-CANDIDATE: the same few lines as streams.service._prepare_auth (seal the secrets, generate an HMAC
 # secret when none was given); a shared "auth settings" helper would serve subscriptions and channels.
 def _prepare_auth(auth: AnyAuth, settings: Settings) -> tuple[dict[str, Any], str | None]:
+    if isinstance(auth, BasicAuth) and ":" in auth.username:
+        # RFC 7617: the user-id ends at the first colon, so a sender could never present this one.
+        raise InvalidInput(
+            "auth.basic.username: a Basic username may not contain ':'.", field="auth.basic.username"
+        )
     box = secret_box(settings.secrets_key)
     if isinstance(auth, HmacAuth) and auth.secret is None:
         secret = new_secret()
