@@ -188,6 +188,7 @@ def contacts(count: int) -> list[dict[str, Any]]:
 def setup(database_url: str) -> None:
     from visitorhub.config import Settings
     from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+    from visitorhub.domains import all_resources
     from visitorhub.integration.channels import service
     from visitorhub.integration.channels.schemas import ChannelCreate
     from visitorhub.integration.templates import service as templates
@@ -196,6 +197,11 @@ def setup(database_url: str) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
     with unit_of_work(make_session_factory(engine)) as session:
+        centers = all_resources()["centers"].service
+        for code in sorted({record["institution"] for record in contacts(35)}):
+            centers.create(
+                session, {"pc_code": code, "label": code, "country": code[:2], "is_westfield": True}
+            )
         templates.put_template(session, TEMPLATE["name"], json.dumps(TEMPLATE), "json")
         body = ChannelCreate(
             name="bench", path=CHANNEL_PATH, id_field="contactNumber", template=TEMPLATE["name"]

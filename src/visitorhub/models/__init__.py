@@ -4,6 +4,7 @@ from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
 from visitorhub.models.channel import Channel, ChannelRecord
+from visitorhub.models.connector import Connector, ConnectorRecord, ConnectorRun
 from visitorhub.models.integration import IntegrationTemplate
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload, StreamSubscription
 from visitorhub.models.vehicle import Vehicle
@@ -15,6 +16,9 @@ __all__ = [
     "ChangeLogEntry",
     "Channel",
     "ChannelRecord",
+    "Connector",
+    "ConnectorRecord",
+    "ConnectorRun",
     "ExternalId",
     "IntegrationTemplate",
     "Optin",

@@ -19,13 +19,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from tests.asgi_servers import serving
-from tests.conftest import TEST_DB_ENV, own_postgres_database
+from tests.conftest import TEST_DB_ENV, migrated, own_postgres_database
 from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
 from visitorhub.core.db import unit_of_work
 from visitorhub.integration.channels.settings import ChannelSettings
-from visitorhub.migrations import upgrade
 from visitorhub.models import ChangeLogEntry, ChannelRecord, ExternalId, Visitor
 
 MAX_BODY_BYTES = 64 * 1024
@@ -58,15 +57,16 @@ CONTACTS_TEMPLATE: dict[str, Any] = {
 
 @contextmanager
 def own_database(tmp: Path) -> Iterator[str]:
-    """A database migrated to head: a SQLite file in `tmp`, or a PostgreSQL database of its own."""
+    """A database migrated to head, with the reference centres: a SQLite file in `tmp`, or a PostgreSQL
+    database of its own."""
     server = os.environ.get(TEST_DB_ENV)
     if server:
         with own_postgres_database(server) as url:
-            upgrade(url)
+            migrated(url)
             yield url
         return
     url = f"sqlite:///{tmp / f'channels-{uuid.uuid4().hex[:8]}.db'}"
-    upgrade(url)
+    migrated(url)
     yield url
 
 
