@@ -9,18 +9,14 @@ sender answered only once that transaction is committed. A group that fails is s
 payloads is tried again alone, so one payload's failure never refuses another's.
 
 Within a process, the turn is a lock (other SQLite writers would otherwise poll for the database's lock,
-busy_timeout sleeping up to 100 ms between tries). Reapplies take the same turn. Requests announce their
-payload as soon as they arrive, so a thread taking the turn can wait a few milliseconds for the payloads
-being read meanwhile (senders answered together come back together): without it, the first to return is
-stored alone and the others wait for the next turn.
+busy_timeout sleeping up to 100 ms between tries). Reapplies take the same turn.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -32,14 +28,6 @@ from visitorhub.integration.channels.receiving import Incoming, Outcome, receive
 from visitorhub.integration.channels.service import InboundChannel
 
 MAX_GROUP_RECORDS = 5000
-# How long a group waits for payloads already being received: a few milliseconds against the tens a group's
-# transaction takes (PostgreSQL's commit_delay and commit_siblings, MySQL's binlog_group_commit_sync_delay).
-GATHER_SECONDS = 0.005
-
-
-@dataclass(eq=False)
-class _Announced:
-    queued: bool = False
 
 
 @dataclass(eq=False)
@@ -52,19 +40,12 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        max_group_records: int = MAX_GROUP_RECORDS,
-        gather_seconds: float = GATHER_SECONDS,
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], max_group_records: int = MAX_GROUP_RECORDS) -> None:
         self.sessions = sessions
         self.max_group_records = max_group_records
-        self.gather_seconds = gather_seconds
         self._turn = threading.Lock()
         self._queue: deque[_Pending] = deque()
-        self._arrivals = threading.Condition()  # guards _queue and _arriving
-        self._arriving = 0
+        self._queue_lock = threading.Lock()
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -72,32 +53,11 @@ class GroupCommitter:
         with self._turn:
             yield
 
-    @contextmanager
-    def arriving(self) -> Iterator[Callable[[InboundChannel, list[Incoming]], Outcome]]:
-        """Announce a payload on its way (a request being read and checked): a thread that takes the turn
-        meanwhile waits a moment (gather_seconds at most) for it to join its group. Yields its `submit`."""
-        announced = _Announced()
-        with self._arrivals:
-            self._arriving += 1
-        try:
-            yield lambda channel, records: self.submit(channel, records, announced)
-        finally:
-            with self._arrivals:
-                if not announced.queued:  # refused before it was queued
-                    self._arriving -= 1
-                    self._arrivals.notify_all()
-
-    def submit(
-        self, channel: InboundChannel, records: list[Incoming], announced: _Announced | None = None
-    ) -> Outcome:
+    def submit(self, channel: InboundChannel, records: list[Incoming]) -> Outcome:
         """Store and apply a checked payload; returns once it is committed (or raises why it is not)."""
         item = _Pending(channel, records)
-        with self._arrivals:
+        with self._queue_lock:
             self._queue.append(item)
-            if announced is not None:
-                announced.queued = True
-                self._arriving -= 1
-            self._arrivals.notify_all()
         while not item.done:
             with self._turn:
                 if not item.done:
@@ -108,17 +68,10 @@ class GroupCommitter:
         return item.outcome
 
     def _take(self) -> list[_Pending]:
-        """The oldest queued payloads, at least one, up to max_group_records records; first, while payloads
-        are announced and there is room, wait for them (at most gather_seconds)."""
+        """The oldest queued payloads, at least one, up to max_group_records records."""
         group: list[_Pending] = []
         size = 0
-        with self._arrivals:
-            deadline = time.monotonic() + self.gather_seconds
-            while self._arriving and sum(len(item.records) for item in self._queue) < self.max_group_records:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._arrivals.wait(left)
+        with self._queue_lock:
             while self._queue and (not group or size + len(self._queue[0].records) <= self.max_group_records):
                 item = self._queue.popleft()
                 group.append(item)

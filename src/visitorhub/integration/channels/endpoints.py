@@ -7,7 +7,6 @@ import base64
 import binascii
 import logging
 import threading
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -260,12 +259,8 @@ def _find(request: Request, path: str) -> service.InboundChannel:
         return service.find_inbound(session, path, request.app.state.settings)
 
 
-def _store(
-    submit: Callable[[service.InboundChannel, list[receiving.Incoming]], receiving.Outcome],
-    channel: service.InboundChannel,
-    body: bytes,
-) -> receiving.Outcome:
-    return submit(channel, receiving.parse_payload(body, channel))
+def _store(writer: GroupCommitter, channel: service.InboundChannel, body: bytes) -> receiving.Outcome:
+    return writer.submit(channel, receiving.parse_payload(body, channel))
 
 
 def _refusal(exc: AppError, channel: str | None) -> JSONResponse:
@@ -305,13 +300,12 @@ def _unavailable(message: str) -> JSONResponse:
 async def receive_payload(request: Request, path: Annotated[str, Path(max_length=500)]) -> Response:
     name: str | None = None
     try:
-        with committer(request).arriving() as submit:
-            channel = await run_in_threadpool(_find, request, path)
-            name = channel.name
-            check_headers(channel.auth, request.headers)
-            body = await _read_body(request, _channel_settings(request).max_body_bytes)
-            check_signature(channel.auth, request.headers, body)
-            outcome = await run_in_threadpool(_store, submit, channel, body)
+        channel = await run_in_threadpool(_find, request, path)
+        name = channel.name
+        check_headers(channel.auth, request.headers)
+        body = await _read_body(request, _channel_settings(request).max_body_bytes)
+        check_signature(channel.auth, request.headers, body)
+        outcome = await run_in_threadpool(_store, committer(request), channel, body)
     except AppError as exc:
         return _refusal(exc, name)
     except SecretUnavailable as exc:
