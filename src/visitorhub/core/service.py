@@ -261,8 +261,8 @@ class CrudService(Generic[M]):
 
     def _derive(self, values: dict[str, Any]) -> dict[str, Any]:
         for attr, (source, compute) in self.resource.derived.items():
-            if values.get(source) is not None:
-                values[attr] = compute(values[source])
+            if source in values:
+                values[attr] = None if values[source] is None else compute(values[source])
         return values
 
     def _check_immutable(self, obj: M, changes: dict[str, Any]) -> None:
