@@ -1,7 +1,7 @@
 """channels: inbound channels and the records they received
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-06 04:59:21.106125
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import visitorhub.core.db
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
