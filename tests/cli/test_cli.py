@@ -80,7 +80,11 @@ def test_help_and_version_load_neither_the_http_nor_the_database_stack() -> None
     )
     for command in ("--help", "version"):
         done = subprocess.run(
-            [sys.executable, "-c", probe.format(command)], capture_output=True, text=True, timeout=60, check=False
+            [sys.executable, "-c", probe.format(command)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert "LOADED []" in done.stdout, (command, done.stdout[-500:], done.stderr[-2000:])
 

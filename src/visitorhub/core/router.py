@@ -6,15 +6,18 @@ every route shares (scopes, error documentation, operation ids, static-before-pa
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, get_args, get_origin
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request, Response, params
+from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
+from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from visitorhub.core.auth import require
@@ -29,7 +32,7 @@ from visitorhub.core.listing import (
 )
 from visitorhub.core.resource import Resource
 from visitorhub.core.responses import one, page
-from visitorhub.core.schemas import ErrorEnvelope, data_envelope, list_envelope
+from visitorhub.core.schemas import HARDENED, ErrorEnvelope, HardenedModel, data_envelope, list_envelope
 from visitorhub.errors import NotFound
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -68,6 +71,77 @@ def route_order(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
         return tuple(segment.startswith("{") for segment in path.split("/"))
 
     return sorted(routes, key=key)
+
+
+# Parameters FastAPI fills from the connection rather than from the request's values.
+_SPECIAL = (Request, Response, HTTPConnection, BackgroundTasks, SecurityScopes)
+
+
+def _hardened_class(model: type[BaseModel]) -> type[BaseModel]:
+    """A model class whose own fields are hardened: itself, or (for a plain BaseModel) a subclass with the
+    same name that adds the hardening hook (what the endpoint receives is still an instance of `model`)."""
+    if getattr(model, "__hardened__", False):
+        return model
+    found = _HARDENED_CLASSES.get(model)
+    if found is None:
+        found = type(model.__name__, (model, HardenedModel), {"__module__": model.__module__})
+        found.__qualname__ = model.__qualname__
+        _HARDENED_CLASSES[model] = found
+    return found
+
+
+_HARDENED_CLASSES: dict[type[BaseModel], type[BaseModel]] = {}
+
+
+def _hardened_annotation(annotation: Any, default: Any) -> Any:
+    """The annotation of a parameter FastAPI reads from the request, hardened; others unchanged."""
+    if isinstance(default, params.Depends):
+        return annotation
+    base: Any = annotation
+    metadata: tuple[Any, ...] = ()
+    if get_origin(annotation) is Annotated:
+        base, *rest = get_args(annotation)
+        metadata = tuple(rest)
+    if any(isinstance(item, params.Depends) or item is HARDENED for item in metadata):
+        return annotation
+    if isinstance(base, type) and issubclass(base, _SPECIAL):
+        return annotation
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        hardened = _hardened_class(base)
+        return annotation if hardened is base else Annotated[(hardened, *metadata)] if metadata else hardened
+    return Annotated[(base, *metadata, HARDENED)]
+
+
+def harden_endpoint(call: Callable[..., Any]) -> None:
+    """Give `call` (an endpoint or a dependency) a signature whose request parameters are hardened
+    (core/schemas.py): integers within int64 and storable text, whatever the parameter's type or its
+    model's base class. FastAPI builds every route's validation from the signature."""
+    if getattr(call, "__hardened_signature__", False):
+        return
+    signature = get_typed_signature(call)
+    changed = [
+        p.replace(annotation=_hardened_annotation(p.annotation, p.default))
+        for p in signature.parameters.values()
+    ]
+    try:
+        call.__signature__ = signature.replace(parameters=changed)  # type: ignore[attr-defined]
+        call.__hardened_signature__ = True  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # a builtin or a slotted callable: nothing FastAPI reads from it
+        pass
+
+
+def harden_routes(routes: Iterable[BaseRoute]) -> None:
+    """Harden the endpoint and every dependency of every route (before the app builds its handlers from
+    them: app.py calls this before including the routes). Idempotent."""
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        stack = [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            stack.extend(dependant.dependencies)
+            if dependant.call is not None:
+                harden_endpoint(dependant.call)
 
 
 def with_path_params(
