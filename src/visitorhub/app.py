@@ -15,7 +15,7 @@ from visitorhub import __version__
 from visitorhub.api import build_api_router
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
-from visitorhub.core.router import harden_routes, operation_id
+from visitorhub.core.router import harden_routes, int64_bounds, openapi_links, operation_id
 from visitorhub.handlers import install_error_handlers
 from visitorhub.hygiene import RequestHygiene
 
@@ -82,5 +82,17 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
     app.state.read_sessions = make_session_factory(engine, readonly=bind is None)
     install_error_handlers(app)
     app.include_router(api)
+    build_openapi = app.openapi
+    linked: list[int] = []
+
+    def openapi() -> dict[str, Any]:
+        document = build_openapi()  # cached by FastAPI until the routes change
+        if not linked or linked[-1] != id(document):
+            openapi_links(document)
+            int64_bounds(document)
+            linked.append(id(document))
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     logging.getLogger("visitorhub").setLevel(settings.log_level.upper())
     return app

@@ -27,6 +27,8 @@ def field_path(loc: tuple[int | str, ...]) -> str | None:
     parts = list(loc)
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:]
+    if len(parts) >= 2 and parts[-1] == "[key]":  # a dict's key is at fault: name the dict
+        parts = parts[:-2]
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -158,6 +160,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 )
                 continue
             message = err.get("msg", "Invalid value.")
+            if loc and loc[-1] == "[key]":
+                message = f"a key: {message}"
             items.append(
                 {
                     "code": kind,
