@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from pydantic.alias_generators import to_camel
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from visitorhub.errors import AppError
@@ -106,6 +107,22 @@ def _enum_message(err: dict[str, Any], field: str | None) -> str:
     )
 
 
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def _out_of_range(params: Any) -> str | None:
+    """The API name of the one statement parameter beyond 32 bits (attribute names are the API's, in
+    snake_case), or None."""
+    if not isinstance(params, dict):
+        return None
+    names = [
+        name
+        for name, value in params.items()
+        if isinstance(value, int) and not isinstance(value, bool) and not INT32[0] <= value <= INT32[1]
+    ]
+    return to_camel(names[0]) if len(names) == 1 else None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -199,6 +216,26 @@ def install_error_handlers(app: FastAPI) -> None:
                     "type": "conflict",
                     "field": None,
                     "message": "The record conflicts with an existing one.",
+                }
+            ],
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # The backstop for a value its column cannot hold that no rule caught first (a number past a 32-bit
+        # column's range on PostgreSQL, say): a 422, naming the field when one value is out of range.
+        log.warning("data error: %s", type(exc.orig).__name__)
+        numeric = type(exc.orig).__name__ == "NumericValueOutOfRange"
+        field = _out_of_range(exc.params) if numeric else None
+        message = "A value does not fit its column (a number out of range, or a text too long)."
+        return error_response(
+            422,
+            [
+                {
+                    "code": "out_of_range",
+                    "type": "validation_error",
+                    "field": field,
+                    "message": f"{field}: {message}" if field else message,
                 }
             ],
         )
