@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -25,10 +25,39 @@ from tests.servers import Receiver, running_receiver
 from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
-from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
+from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from visitorhub.migrations import upgrade
+from visitorhub.models import Center
 
 TEST_DB_ENV = "VISITORHUB_TEST_DATABASE_URL"
+
+# Centres that exist before every test (a visitor's acquisitionPcCode, a visitor-centre's pcCode and
+# imported rows must name an existing centre): the codes the tests refer to. Tests that need an empty centre
+# table (exact centre lists) are marked `no_reference_centers`.
+REFERENCE_CENTERS = (
+    "FR-SC-1", "FR-SC-2", "FR-SC-001", "FR-SC-002", "FR-SC-010", "FR-SC-020", "FR-SC-042",
+    "FR-SC-101", "FR-SC-123", "FR-SC-124", "FR-SC-300", "FR-SC-321", "FR-SC-400", "FR-SC-401",
+    "FR-SC-402", "FR-SC-403", "FR-SC-4T", "FR-SC-501", "FR-SC-502", "FR-SC-503", "FR-SC-555",
+    "FR-SC-556", "FR-SC-700", "FR-SC-701", "FR-SC-702", "FR-SC-777", "FR-SC-900", "FR-SC-901",
+    "FR-SC-999", "FR-1", "FR-2", "DE-1", "GB-1", "BE-1", "BE-SC-1", "BE-SC-2",
+)  # fmt: skip
+
+
+def seed_reference_centers(connection: Connection) -> None:
+    """Insert the reference centres as rows that were there before (no change records: not a change)."""
+    now = utcnow()
+    rows = [
+        {
+            "pc_code": code,
+            "label": f"Centre {code}",
+            "country": code[:2],
+            "is_westfield": True,
+            "creation_date": now,
+            "update_date": now,
+        }
+        for code in REFERENCE_CENTERS
+    ]
+    connection.execute(insert(Center), rows)
 
 
 @contextmanager
@@ -80,6 +109,13 @@ def connection(engine: Engine) -> Iterator[Connection]:
     yield conn
     trans.rollback()
     conn.close()
+
+
+@pytest.fixture(autouse=True)
+def reference_centers(request: pytest.FixtureRequest) -> None:
+    """Every test with a database starts with the reference centres (see REFERENCE_CENTERS)."""
+    if "connection" in request.fixturenames and not request.node.get_closest_marker("no_reference_centers"):
+        seed_reference_centers(request.getfixturevalue("connection"))
 
 
 @pytest.fixture
@@ -142,12 +178,21 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     threads or connections: a SQLite file, or on the PostgreSQL pass a new database, dropped afterwards."""
     if not database_url.startswith("postgresql"):
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
-        upgrade(url)
+        migrated(url)
         yield url
         return
     with own_postgres_database(database_url) as url:
-        upgrade(url)
+        migrated(url)
         yield url
+
+
+def migrated(url: str) -> None:
+    """Bring the database at `url` to the newest schema, with the reference centres."""
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        seed_reference_centers(conn)
+    engine.dispose()
 
 
 @pytest.fixture

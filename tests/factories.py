@@ -43,7 +43,7 @@ def partial_visitor_body(**overrides: Any) -> dict[str, Any]:
 def center_body(**overrides: Any) -> dict[str, Any]:
     n = next(_counter)
     body: dict[str, Any] = {
-        "pcCode": f"FR-SC-{n:03d}",
+        "pcCode": f"C-{n:05d}",
         "label": f"Centre {n}",
         "country": "FR",
         "isWestfield": True,

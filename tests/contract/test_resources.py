@@ -56,10 +56,12 @@ def _path(template: str, params: dict[str, Any]) -> str:
 
 
 def make(client: TestClient, resource: Resource, **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A new record from the declaration's example: (its parent's path parameters, its representation)."""
+    """A new record from the declaration's example, with fresh values in its unique free-text fields:
+    (its parent's path parameters, its representation)."""
     assert resource.example is not None, f"{resource.name}: declare an example (a valid create body)"
     params = _parent_params(client, resource)
-    response = client.post(_path(resource.collection_path, params), json={**resource.example, **overrides})
+    body = {**example(client, resource), **overrides}
+    response = client.post(_path(resource.collection_path, params), json=body)
     assert response.status_code == resource.create_status, response.text
     return params, response.json()["data"]
 
@@ -120,7 +122,7 @@ def test_list_envelope_and_links(client: TestClient, resource: Resource) -> None
     url, _params = collection(client, resource)
     if "create" in resource.operations:
         for _ in range(2):
-            assert client.post(url, json=_distinct_example(resource)).status_code == resource.create_status
+            assert client.post(url, json=example(client, resource)).status_code == resource.create_status
     response = client.get(url, params={"limit": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -138,13 +140,19 @@ def test_list_envelope_and_links(client: TestClient, resource: Resource) -> None
         assert "prev" in following["metadata"]["_links"]
 
 
-def _distinct_example(resource: Resource) -> dict[str, Any]:
-    """The example with a fresh value in a free-text field of each unique rule, so that a second record
-    fits under the same parent."""
+def example(client: TestClient, resource: Resource) -> dict[str, Any]:
+    """The declaration's example, with fresh values where a second record under the same parent would
+    clash (a free-text field of each unique rule), and new records where it refers to one (references)."""
     body = dict(resource.example or {})
     assert resource.create is not None
+    for name, target_name in resource.references.items():
+        if name in body:
+            target = all_resources()[target_name]
+            body[name] = make(client, target)[1][target.key or ""]
     fields = {(info.alias or name): info for name, info in resource.create.model_fields.items()}
     for rule in resource.unique:
+        if any(name in resource.references for name in rule.fields):
+            continue  # a new referenced record made it fresh already
         for name in rule.fields:
             info = fields.get(name)
             patterned = info is not None and any(getattr(m, "pattern", None) for m in info.metadata)
@@ -186,7 +194,7 @@ def test_fields_selects_known_fields_only(client: TestClient, resource: Resource
     url, _ = collection(client, resource)
     first = next(iter(resource.attributes))
     if "create" in resource.operations:
-        assert client.post(url, json=resource.example).status_code == resource.create_status
+        assert client.post(url, json=example(client, resource)).status_code == resource.create_status
         data = client.get(url, params={"fields": first}).json()["data"]
         assert data
         assert all(set(item) == {first} for item in data)
@@ -283,9 +291,10 @@ def test_create_names_a_missing_required_field(client: TestClient, resource: Res
 @pytest.mark.parametrize("resource", having("create", also=lambda r: bool(r.unique)))
 def test_a_unique_clash_is_409_naming_the_field(client: TestClient, resource: Resource) -> None:
     """The same body twice under the same parent: the first unique rule refuses the second."""
-    params, _record = make(client, resource)
+    body = example(client, resource)
+    params, _record = make(client, resource, **body)
     seq = last_seq(client)
-    found = error(client.post(_path(resource.collection_path, params), json=resource.example), 409)
+    found = error(client.post(_path(resource.collection_path, params), json=body), 409)
     rule = resource.unique[0]
     assert (found["field"], found["code"]) == (rule.field or rule.fields[-1], "duplicate")
     assert changes_of(client, resource, seq) == []

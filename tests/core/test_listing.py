@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 from tests.factories import create_center, create_visitor
 from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT
 
+# Exact lists of centres: no reference centres.
+pytestmark = pytest.mark.no_reference_centers
+
 
 def _codes(response: Any) -> list[str]:
     assert response.status_code == 200, response.text
@@ -150,6 +153,7 @@ def test_empty_list_errors_still_checked(client: TestClient) -> None:
 
 
 def test_nested_list_uses_the_same_rules(client: TestClient) -> None:
+    create_center(client, pcCode="FR-SC-123")  # the visitor's acquisition centre
     visitor = create_visitor(client)
     url = f"/visitors/{visitor['visitorId']}/centers"
     assert client.get(url, params={"limit": 0}).status_code == 422

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from visitorhub import __version__
-from visitorhub.cli import emulate, streams, templates
+from visitorhub.cli import connectors, emulate, streams, templates
 from visitorhub.cli.common import (
     app_errors,
     err,
@@ -41,6 +41,7 @@ app.add_typer(keys_app, name="keys")
 templates.register(app)
 streams.register(app)
 emulate.register(app)
+connectors.register(app)
 
 
 @app.command()

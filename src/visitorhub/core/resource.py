@@ -145,6 +145,9 @@ class Resource:
     unique: tuple[Unique, ...] = ()
     immutable: tuple[str, ...] = ()
     soft_delete: str | None = None
+    # API field -> the resource whose key it holds (acquisitionPcCode -> centers): a value naming no record
+    # is a 422 naming the field.
+    references: Mapping[str, str] = field(default_factory=dict)
     # Columns the server computes from another one: attribute -> (source attribute, function), e.g. a
     # normalised licence plate that searches compare with.
     derived: Mapping[str, tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
@@ -168,7 +171,7 @@ class Resource:
         assert not unknown, f"{self.name}: sortable fields not in the read schema: {unknown}"
         assert self.default_sort.lstrip("-") in self.sortable, self.default_sort
         assert set(self.operations) <= set(ACTIONS), f"{self.name}: unknown actions {set(self.operations)}"
-        for name in (*self.immutable, *(f for u in self.unique for f in u.fields)):
+        for name in (*self.immutable, *(f for u in self.unique for f in u.fields), *self.references):
             assert name in self.attributes, f"{self.name}: {name} is not a field of {self.read.__name__}"
         REGISTRY[self.name] = self
         self._service: CrudService[Any] | None = None

@@ -33,6 +33,7 @@ M = TypeVar("M", bound=Base)
 
 _WRITTEN = "visitorhub.written"  # session.info: ids of the records the write path changed since the flush
 _UNIQUE = "visitorhub.unique"  # session.info: unique keys looked up for a batch (see CrudService.batch)
+_REFERENCED = "visitorhub.referenced"  # session.info: referenced keys looked up for a batch
 IN_LIST = 500  # values per IN (...) list: well under every backend's parameter limit
 
 
@@ -132,10 +133,12 @@ class CrudService(Generic[M]):
         """For batch writers: inside the block, plan_create is called for records like `candidates` (the
         values a writer may create) with no flush in between, so the checks may answer their per-record
         lookups from a few queries made here, with the same answers: the declared unique fields are
-        looked up once per rule and chunk. Skipped when the session autoflushes."""
-        if session.autoflush or not candidates or not self.resource.unique:
+        looked up once per rule and chunk, the referenced records once per reference. Skipped when the
+        session autoflushes."""
+        if session.autoflush or not candidates or not (self.resource.unique or self.resource.references):
             yield
             return
+        self._look_up_references(session, candidates)
         lookups: dict[tuple[str, int], _UniqueLookups] = session.info.setdefault(_UNIQUE, {})
         for index, rule in enumerate(self.resource.unique):
             keys = {key for values in candidates if (key := self._unique_key(rule, values)) is not None}
@@ -155,8 +158,41 @@ class CrudService(Generic[M]):
         finally:
             for index in range(len(self.resource.unique)):
                 lookups.pop((self.entity, index), None)
+            session.info.pop(_REFERENCED, None)
 
     # Generic rules from the declaration --------------------------------------------------------------
+
+    def _look_up_references(self, session: Session, candidates: Sequence[dict[str, Any]]) -> None:
+        """The records a batch's values refer to, one query per referenced resource and 500 values."""
+        found: dict[str, set[Any]] = session.info.setdefault(_REFERENCED, {})
+        for api_field, target_name in self.resource.references.items():
+            attr = self.resource.attributes[api_field]
+            values = sorted({v for c in candidates if (v := c.get(attr)) is not None}, key=repr)
+            target = REGISTRY[target_name]
+            column = getattr(target.model, target.key_attr)
+            known = found.setdefault(target_name, set())
+            for start in range(0, len(values), IN_LIST):
+                known.update(
+                    session.scalars(select(column).where(column.in_(values[start : start + IN_LIST])))
+                )
+
+    def check_references(self, session: Session, values: dict[str, Any]) -> None:
+        """422 naming the field when a value names no record of the resource it refers to."""
+        for api_field, target_name in self.resource.references.items():
+            value = values.get(self.resource.attributes[api_field])
+            if value is None:
+                continue
+            known = session.info.get(_REFERENCED, {}).get(target_name)
+            if known is not None and value in known:
+                continue
+            target = REGISTRY[target_name]
+            column = getattr(target.model, target.key_attr)
+            if session.scalar(select(column).where(column == value)) is None:
+                raise InvalidInput(
+                    f"No {target.entity.lower()} has {target.key} '{value}'.",
+                    field=api_field,
+                    code="unknown_reference",
+                )
 
     def _unique_key(self, rule: Unique, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """The values of a unique rule's fields as the lookup compares them (None: not all known)."""
@@ -245,6 +281,7 @@ class CrudService(Generic[M]):
 
     def plan_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         values = self._derive(self.prepare_create(session, dict(values), ctx))
+        self.check_references(session, values)
         self.check_unique(session, values)
         return values
 
@@ -295,6 +332,7 @@ class CrudService(Generic[M]):
         changes = self._derive(self.prepare_update(session, obj, changes, ctx))
         diff = {k: v for k, v in changes.items() if not same_value(getattr(obj, k), v)}
         if diff:
+            self.check_references(session, diff)
             self.check_unique(session, diff, own=obj)
         return diff
 

@@ -3,6 +3,7 @@
 from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.connector import Connector, ConnectorRecord, ConnectorRun
 from visitorhub.models.integration import IntegrationTemplate
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload, StreamSubscription
 from visitorhub.models.vehicle import Vehicle
@@ -12,6 +13,9 @@ __all__ = [
     "ApiKey",
     "Center",
     "ChangeLogEntry",
+    "Connector",
+    "ConnectorRecord",
+    "ConnectorRun",
     "ExternalId",
     "IntegrationTemplate",
     "Optin",

@@ -41,7 +41,7 @@ Task = Callable[[TaskContext], None]
 _TASKS: dict[str, Task] = {}
 
 # Every module that declares periodic tasks; importing them registers their tasks.
-task_modules = ("visitorhub.integration.streams.tasks",)
+task_modules = ("visitorhub.integration.streams.tasks", "visitorhub.integration.connectors.tasks")
 
 
 def periodic(name: str) -> Callable[[Task], Task]:

@@ -61,6 +61,9 @@ SEED_EXAMPLE = {
     "pcCode": "FR-SC-4T",
 }
 
+# Exact lists of centres: no reference centres.
+pytestmark = pytest.mark.no_reference_centers
+
 
 def _error(response: Any) -> dict[str, Any]:
     body = response.json()

@@ -8,7 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.domains.visitors.helpers import VISITOR_FIELDS, assert_error
-from tests.factories import changes, create_partial_visitor, create_visitor, partial_visitor_body
+from tests.factories import (
+    changes,
+    create_center,
+    create_partial_visitor,
+    create_visitor,
+    partial_visitor_body,
+)
 
 # The seed's request sample for "Add a new partial visitor".
 SEED_PARTIAL: dict[str, Any] = {
@@ -38,6 +44,7 @@ SEED_PARTIAL: dict[str, Any] = {
 
 class TestCreatePartialVisitor:
     def test_creates_a_partial_visitor_from_the_seed_sample(self, client: TestClient) -> None:
+        create_center(client, pcCode=SEED_PARTIAL["preferredCenter"])  # the seed's sample says "string"
         response = client.post("/visitors/partial", json=SEED_PARTIAL)
 
         assert response.status_code == 201, response.text

@@ -999,7 +999,9 @@ class TestExport:
         )
         session.flush()
         service = {Visitor: visitor_service, Vehicle: vehicles.service, Center: centers.service}[model]
-        record = session.scalars(select(model)).first()
+        record = session.scalars(
+            select(model).order_by(model.creation_date.desc())
+        ).first()  # not a reference centre
         entry = session.scalars(
             select(ChangeLogEntry).where(
                 ChangeLogEntry.entity == service.entity,

@@ -43,6 +43,7 @@ visitor_centers = Resource(
     path="/visitors/{visitorId}/centers",
     key="pcCode",
     unique=(Unique(("visitorId", "pcCode"), message="Visitor {visitorId} already has center {pcCode}."),),
+    references={"pcCode": "centers"},
     sortable=("creationDate", "updateDate", "pcCode", "favoriteDate"),
     operations={"create": 42, "list": 43, "get": 45, "update": 46},
     imports=Imports(),

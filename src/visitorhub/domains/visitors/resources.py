@@ -97,6 +97,7 @@ visitors = Resource(
     service_class=VisitorService,
     key="visitorId",
     unique=(Unique(("email",), lower=True, message="A visitor with email {email} already exists."),),
+    references={"acquisitionPcCode": "centers", "upgradePcCode": "centers"},
     sortable=("creationDate", "updateDate", "registrationDate", "lastVisitDate", "lastName"),
     filters=(
         Filter("countryCode", CountryCode, equals(Visitor.country_code), "Country code"),

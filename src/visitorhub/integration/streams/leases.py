@@ -1,4 +1,4 @@
-"""Leases: one run at a time per subscription, across threads, processes and hosts.
+"""Leases: one run at a time per subscription (or connector), across threads, processes and hosts.
 
 A run writes its owner ("host/pid-namespace/pid/token") and an expiry on the subscription row, and renews
 the expiry before every POST. Another run may take the subscription once the lease has expired, or at once
@@ -12,8 +12,7 @@ import os
 import socket
 import uuid
 from datetime import datetime
-
-from visitorhub.models.stream import StreamSubscription
+from typing import Protocol
 
 
 def _pid_namespace() -> str:
@@ -48,7 +47,14 @@ def _owner_is_gone(owner: str) -> bool:
     return False
 
 
-def lease_free(sub: StreamSubscription, now: datetime) -> bool:
+class Leased(Protocol):
+    """A row that carries a lease: a stream subscription, a connector."""
+
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+
+def lease_free(sub: Leased, now: datetime) -> bool:
     if sub.lease_owner is None or sub.lease_expires_at is None or sub.lease_expires_at <= now:
         return True
     return _owner_is_gone(sub.lease_owner)

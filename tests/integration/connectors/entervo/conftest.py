@@ -1,71 +1,15 @@
-"""entervo fixtures: the emulator served over real HTTP on 127.0.0.1, and clients of it with tiny waits.
-
-One uvicorn server serves the whole session; each test gets a fresh emulator app behind it.
-"""
+"""entervo fixtures: clients of the emulator (tests/integration/connectors/conftest.py serves it) with tiny
+waits."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.asgi_servers import AsgiServer, serving
+from tests.integration.connectors.conftest import CLIENT_ID, CUSTOMER, PROJECT, SECRET
 from visitorhub.integration.connectors.entervo.client import EntervoClient
-from visitorhub.integration.connectors.entervo.emulator import Emulator, Tenant, create_emulator
-
-PROJECT = "yourproject"
-CLIENT_ID = "B2C_yourproject"
-SECRET = "s3cr3t-emulator-Zq9"
-CUSTOMER = "C2024EmuLat0r"
-OTHER = Tenant("otherproject", "B2C_otherproject", "other-s3cr3t", ("C2024Oth3rOne",))
-
-
-class Swappable:
-    """An ASGI app that forwards to whichever app the current test set."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture(scope="session")
-def _swappable() -> Swappable:
-    return Swappable()
-
-
-@pytest.fixture(scope="session")
-def _server(_swappable: Swappable) -> Iterator[AsgiServer]:
-    with serving(_swappable) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def http() -> Iterator[httpx.Client]:
-    """For raw requests to the emulator (one client: building one costs ~40 ms of TLS set-up)."""
-    with httpx.Client() as client:
-        yield client
-
-
-@pytest.fixture
-def emulator_app(_swappable: Swappable) -> FastAPI:
-    app = create_emulator(PROJECT, CLIENT_ID, SECRET, CUSTOMER, tenants=[OTHER])
-    _swappable.app = app
-    return app
-
-
-@pytest.fixture
-def emulator(emulator_app: FastAPI) -> Emulator:
-    return emulator_app.state.emulator  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def url(_server: AsgiServer, emulator_app: FastAPI) -> str:
-    return _server.url
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.integration.connectors.entervo.conftest import CLIENT_ID, OTHER, PROJECT, SECRET, consumer
+from tests.integration.connectors.conftest import CLIENT_ID, OTHER, PROJECT, SECRET
+from tests.integration.connectors.entervo.conftest import consumer
 from visitorhub.integration.connectors.entervo.client import AuthError, EntervoClient
 from visitorhub.integration.connectors.entervo.emulator import Emulator
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.integration.connectors.entervo.conftest import CUSTOMER, OTHER, PROJECT, consumer
+from tests.integration.connectors.conftest import CUSTOMER, OTHER, PROJECT
+from tests.integration.connectors.entervo.conftest import consumer
 from visitorhub.integration.connectors.entervo.client import (
     EntervoClient,
     NotFoundRemote,

@@ -12,7 +12,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from tests.integration.connectors.entervo.conftest import PROJECT, Sleeps, consumer
+from tests.integration.connectors.conftest import PROJECT
+from tests.integration.connectors.entervo.conftest import Sleeps, consumer
 from visitorhub.integration.connectors.entervo.client import EntervoClient, RemoteError, TargetRefused
 from visitorhub.integration.connectors.entervo.emulator import Emulator
 

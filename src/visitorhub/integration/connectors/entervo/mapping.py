@@ -137,3 +137,46 @@ def content_hash(body: Mapping[str, Any]) -> str:
     whatever the key order, so a mirror can skip consumers that did not change."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def remote_view(consumer: Mapping[str, Any]) -> dict[str, Any]:
+    """What a stored consumer holds of the fields `consumer_body` sends, in the same shape and order, so
+    that `content_hash(remote_view(stored)) == content_hash(body)` exactly when sending `body` would
+    change nothing: ids, revisions, statuses and fields we never send are left out."""
+    mediums = []
+    for medium in consumer.get("mediums") or []:
+        if not isinstance(medium, Mapping):
+            continue
+        region = medium.get("licencePlateRegion")
+        mediums.append(
+            {
+                "type": medium.get("type"),
+                "value": medium.get("value"),
+                "encoding": medium.get("encoding"),
+                "licencePlateRegion": (
+                    {"code": region.get("code"), "country": region.get("country")}
+                    if isinstance(region, Mapping)
+                    else None
+                ),
+            }
+        )
+    mediums.sort(
+        key=lambda m: (
+            str((m["licencePlateRegion"] or {}).get("country") or ""),
+            str(m["value"] or ""),
+            str((m["licencePlateRegion"] or {}).get("code") or ""),
+        )
+    )
+    contract = consumer.get("contract")
+    return {
+        "externalReference": consumer.get("externalReference"),
+        "firstName": consumer.get("firstName"),
+        "lastName": consumer.get("lastName"),
+        "email": consumer.get("email"),
+        "mediums": mediums,
+        "contract": (
+            {"businessId": contract.get("businessId"), "products": list(contract.get("products") or [])}
+            if isinstance(contract, Mapping)
+            else None
+        ),
+    }

@@ -57,6 +57,7 @@ class ConsumerStore:
         self.consumers: dict[str, dict[str, Any]] = {}
         self.by_reference: dict[str, str] = {}
         self._sequence = 0
+        self.medium_ids: set[str] = set()  # every medium business id handed out (ids are never reused)
 
     # the Consumer API
 
@@ -142,13 +143,19 @@ class ConsumerStore:
         regular = obj(criteria.get("regular"), "and.consumer.regular")
         email = text(criteria, "consumerEmail", "and.consumer.")
         reference = text(regular, "externalReference", "and.consumer.regular.")
-        matches = [
-            record
-            for record in self.consumers.values()
-            if (reference is None or record["externalReference"] == reference)
-            and (email is None or (record["email"] or "").casefold() == email.casefold())
-        ]
-        matches.sort(key=lambda r: int(r["_sequence"]), reverse=direction == "DESC")
+        # `consumers` keeps creation order (records are never re-inserted), so no filter needs no sort,
+        # and a reference is an index lookup: a page costs its size, not the project's.
+        if reference is not None:
+            held = self.by_reference.get(reference)
+            candidates: list[dict[str, Any]] = [self.consumers[held]] if held is not None else []
+        else:
+            candidates = list(self.consumers.values())
+        matches = candidates
+        if email is not None:
+            wanted = email.casefold()
+            matches = [record for record in candidates if (record["email"] or "").casefold() == wanted]
+        if direction == "DESC":
+            matches = matches[::-1]
         content = [public(r) for r in matches[page * size : (page + 1) * size]]
         total = len(matches)
         pages = (total + size - 1) // size
@@ -210,7 +217,7 @@ class ConsumerStore:
         record["modifiedAt"] = now_iso()
 
     def _medium_taken(self, candidate: str) -> bool:
-        return any(m.get("businessId") == candidate for r in self.consumers.values() for m in r["mediums"])
+        return candidate in self.medium_ids
 
     def merge_mediums(self, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """New mediums keep the id and revision of the stored one they name or equal (type + value);
@@ -226,6 +233,7 @@ class ConsumerStore:
             result["status"] = "VALIDATED"
             if previous is None:
                 result["businessId"] = _new_id("M", 7, self._medium_taken)
+                self.medium_ids.add(result["businessId"])
                 result["revision"] = 0
             else:
                 result["businessId"] = previous["businessId"]
