@@ -147,7 +147,8 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
 def seed_records(base: str, key: str) -> dict[str, str]:
     """Records the operations behind an id need and the fuzzer rarely makes itself (a subscription takes a
     stream name, a URL and sizes that agree; a delivery exists once a run failed): their ids, for the
-    config's ${VISITORHUB_FUZZ_*} parameters. A visitor gives the subscription a change to send."""
+    config's ${VISITORHUB_FUZZ_*} parameters. A visitor (and its centre) gives the subscription a change to
+    send."""
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
 
@@ -157,6 +158,11 @@ def seed_records(base: str, key: str) -> dict[str, str]:
             data: dict[str, Any] = response.json()["data"]
             return data
 
+        ok(
+            client.post(
+                "/centers", json={"pcCode": "FUZZ-1", "label": "Fuzz", "country": "FR", "isWestfield": True}
+            )
+        )
         visitor = ok(
             client.post(
                 "/visitors",
@@ -165,7 +171,7 @@ def seed_records(base: str, key: str) -> dict[str, str]:
                     "firstName": "Seed",
                     "email": "seed@fuzz.visitorhub.dev",
                     "gender": "f",
-                    "acquisitionPcCode": "FR-SC-123",
+                    "acquisitionPcCode": "FUZZ-1",
                     "countryCode": "FR",
                     "optins": [],
                 },
@@ -190,7 +196,37 @@ def seed_records(base: str, key: str) -> dict[str, str]:
         }
         ok(client.put("/integration/templates/fuzz-export", json=template))
         ok(client.put("/integration/templates/fuzz-deleted", json=template))
+        connector = {
+            "kind": "entervo",
+            "schedule": "batch",
+            "settings": {
+                "baseUrl": "http://remote.invalid",  # never resolves (and the guard refuses it anyway)
+                "project": "fuzz",
+                "clientId": "fuzz",
+                "clientSecret": "fuzz-secret",
+                "customerBusinessId": "C1",
+                "contractBusinessId": "A1",
+                "productIds": ["P1"],
+                "backoffSeconds": 0.001,
+                "maxRetryAfterSeconds": 0.01,
+                "timeoutSeconds": 1,
+            },
+        }
+        kept_connector = ok(client.post("/integration/connectors", json={**connector, "name": "fuzz-kept"}))
+        doomed_connector = ok(
+            client.post("/integration/connectors", json={**connector, "name": "fuzz-deleted"})
+        )
+        connector_id = kept_connector["connectorId"]
+        client.post(
+            f"/integration/connectors/{connector_id}/sync", json={}
+        )  # fails: the remote is unreachable
+        runs = ok(client.get(f"/integration/connectors/{connector_id}/runs"))
+        if not runs:
+            sys.exit("fuzz setup: the seeded connector's sync left no run")
     return {
+        "VISITORHUB_FUZZ_CONNECTOR": str(connector_id),
+        "VISITORHUB_FUZZ_DOOMED_CONNECTOR": str(doomed_connector["connectorId"]),
+        "VISITORHUB_FUZZ_CONNECTOR_RUN": str(runs[0]["runId"]),
         "VISITORHUB_FUZZ_VISITOR": str(visitor["visitorId"]),
         "VISITORHUB_FUZZ_SUBSCRIPTION": str(kept_id),
         "VISITORHUB_FUZZ_DOOMED_SUBSCRIPTION": str(doomed["subscriptionId"]),
