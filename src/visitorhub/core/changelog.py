@@ -6,9 +6,9 @@ incremental exports (`since`), streams and connectors all go through the readers
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -94,6 +94,26 @@ def read_after(session: Session, after: int, limit: int, entity: str | None = No
     return list(session.scalars(stmt.order_by(ChangeLogEntry.seq).limit(limit)))
 
 
+class Change(NamedTuple):
+    seq: int
+    entity: str
+    entity_id: str
+    data: Any
+
+
+def changes_after(session: Session, after: int, entities: Sequence[str], limit: int) -> list[Change]:
+    """Change records of any of `entities` after seq `after`, oldest first, at most `limit` of them:
+    seq, entity, entity id and the representation, without building ORM objects (connectors)."""
+    c = CHANGES.c
+    stmt = (
+        select(c.seq, c.entity, c.entity_id, c.data)
+        .where(c.seq > after, c.entity.in_(list(entities)))
+        .order_by(c.seq)
+        .limit(limit)
+    )
+    return [Change(*row) for row in session.execute(stmt)]
+
+
 def newest_seq(session: Session, entity: str | None = None) -> int:
     """The last seq handed out (of `entity`'s changes, when given); 0 before the first change."""
     stmt = select(func.max(ChangeLogEntry.seq))
@@ -102,10 +122,14 @@ def newest_seq(session: Session, entity: str | None = None) -> int:
     return session.scalar(stmt) or 0
 
 
-def count_after(session: Session, entity: str, after: int) -> int:
-    """How many of `entity`'s changes come after seq `after` (served by the (entity, seq) index)."""
-    stmt = select(func.count()).where(ChangeLogEntry.entity == entity, ChangeLogEntry.seq > after)
-    return session.scalar(stmt) or 0
+def count_after(session: Session, entities: str | Sequence[str], after: int) -> int:
+    """How many changes of `entities` come after seq `after` (served by the (entity, seq) index)."""
+    names = [entities] if isinstance(entities, str) else list(entities)
+    return sum(
+        session.scalar(select(func.count()).where(ChangeLogEntry.entity == name, ChangeLogEntry.seq > after))
+        or 0
+        for name in names
+    )
 
 
 def seq_before(session: Session, instant: datetime | None) -> int:

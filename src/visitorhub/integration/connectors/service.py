@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
+from visitorhub.core import changelog
 from visitorhub.core.db import utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
 from visitorhub.core.secrets import secret_box
 from visitorhub.errors import Conflict, InvalidInput, NotFound, ValidationErrors
 from visitorhub.handlers import field_path
-from visitorhub.integration.connectors import KINDS, changes, mirror
+from visitorhub.integration.connectors import KINDS, mirror
 from visitorhub.integration.connectors.base import Connector as ConnectorKind
 from visitorhub.integration.connectors.schemas import ConnectorCreate, ConnectorRead, ConnectorUpdate
 from visitorhub.integration.connectors.selection import VisitorFilter
@@ -218,7 +219,7 @@ def get_run(session: Session, connector_id: int, run_id: int) -> ConnectorRun:
 def lag(session: Session, row: Connector) -> int:
     """Change records after the cursor of the entities the connector follows."""
     keep = VisitorFilter.model_validate(row.filter)
-    return changes.pending(session, row.cursor_seq, keep.entities())
+    return changelog.count_after(session, keep.entities(), row.cursor_seq)
 
 
 def represent(session: Session, row: Connector) -> dict[str, Any]:

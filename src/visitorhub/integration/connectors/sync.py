@@ -38,7 +38,7 @@ from visitorhub.core import changelog
 from visitorhub.core.db import as_utc, unit_of_work, utcnow
 from visitorhub.core.secrets import SecretUnavailable
 from visitorhub.errors import AppError, Conflict, NotFound
-from visitorhub.integration.connectors import KINDS, changes, mirror, selection
+from visitorhub.integration.connectors import KINDS, mirror, selection
 from visitorhub.integration.connectors.base import (
     Connector as ConnectorKind,
 )
@@ -483,7 +483,7 @@ class _Run:
         self.tick("sync", 0)
         while not self.stopping:
             with unit_of_work(self.sessions) as session:
-                batch = changes.entities_after(session, cursor, entities, CHANGES_BATCH)
+                batch = changelog.changes_after(session, cursor, entities, CHANGES_BATCH)
                 retry: list[uuid.UUID] = []
                 if first:
                     due = utcnow() if self.options.scheduled else None
@@ -589,7 +589,7 @@ def _full_sync_due(row: Connector, now: datetime) -> bool:
 def _has_work(session: Session, row: Connector, keep: VisitorFilter) -> bool:
     if row.full_sync_pending:
         return True
-    if changes.entities_after(session, row.cursor_seq, keep.entities(), 1):
+    if changelog.changes_after(session, row.cursor_seq, keep.entities(), 1):
         return True
     return bool(mirror.to_retry(session, row.id, utcnow(), limit=1))
 
