@@ -43,6 +43,14 @@ def _routes() -> list[object]:
 ROUTES = _routes()
 
 
+def _takes_json(method: str, path: str) -> bool:
+    """The operation reads a JSON body through its declared body parameter."""
+    for route in build_api_router().routes:
+        if isinstance(route, APIRoute) and route.path == path and method in route.methods:
+            return route.body_field is not None
+    return False
+
+
 @pytest.mark.parametrize(("method", "path", "url"), ROUTES)
 def test_a_request_without_a_key_is_401_unless_public(
     anon: TestClient, method: str, path: str, url: str
@@ -65,5 +73,28 @@ def test_a_read_key_cannot_write(
     assert response.json()["errors"][0]["type"] == "permission_error"
 
 
+@pytest.mark.parametrize(("method", "path", "url"), ROUTES)
+def test_an_unknown_query_parameter_is_400_on_every_route(
+    client: TestClient, method: str, path: str, url: str
+) -> None:
+    response = client.request(method, url, params={"bogusParam": "1"}, json={})
+    assert response.status_code == 400, response.text
+    found = response.json()["errors"][0]
+    assert (found["code"], found["field"]) == ("unknown_parameter", "bogusParam")
+
+
+JSON_BODY = [p for p in ROUTES if _takes_json(p.values[0], p.values[1])]
+
+
+@pytest.mark.parametrize(("method", "path", "url"), JSON_BODY)
+def test_a_json_body_needs_the_json_content_type_on_every_route(
+    client: TestClient, method: str, path: str, url: str
+) -> None:
+    response = client.request(method, url, content=b"{}", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415, response.text
+    assert "application/json" in response.json()["errors"][0]["message"]
+
+
 def test_the_routes_are_all_there() -> None:
     assert len(ROUTES) >= 51
+    assert len(JSON_BODY) >= 17

@@ -9,7 +9,7 @@ from functools import cache
 
 from fastapi import APIRouter
 
-from visitorhub.core.resource import REGISTRY, Resource
+from visitorhub.core.resource import REGISTRY, Resource, declare_all_with
 
 FAMILIES = ("visitors", "vehicles", "centers")
 
@@ -18,6 +18,9 @@ FAMILIES = ("visitors", "vehicles", "centers")
 def _load() -> None:
     for family in FAMILIES:
         importlib.import_module(f"visitorhub.domains.{family}.resources")
+
+
+declare_all_with(_load)  # importing any family imports this package first
 
 
 def all_resources() -> dict[str, Resource]:

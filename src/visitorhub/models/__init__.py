@@ -1,5 +1,6 @@
 """Every ORM table; importing this package registers them all on Base.metadata."""
 
+from visitorhub.core.db import Base, never_reuse_ids
 from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
@@ -30,3 +31,5 @@ __all__ = [
     "Visitor",
     "VisitorCenter",
 ]
+
+never_reuse_ids(Base.metadata)
