@@ -24,7 +24,6 @@ from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
 from visitorhub.core.db import unit_of_work
-from visitorhub.integration.channels.settings import ChannelSettings
 from visitorhub.models import ChangeLogEntry, ChannelRecord, ExternalId, Visitor
 
 MAX_BODY_BYTES = 64 * 1024
@@ -147,8 +146,8 @@ class Hub:
 
 @contextmanager
 def running_hub(database_url: str, **settings: Any) -> Iterator[Hub]:
+    settings.setdefault("max_body_bytes", MAX_BODY_BYTES)
     app = create_app(Settings(database_url=database_url, allow_private_targets=True, **settings))
-    app.state.channel_settings = ChannelSettings(max_body_bytes=MAX_BODY_BYTES)
     with unit_of_work(app.state.sessions) as session:
         _row, key = auth.create_key(session, f"admin-{uuid.uuid4().hex[:6]}", "admin")
     try:

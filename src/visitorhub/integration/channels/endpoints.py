@@ -25,7 +25,7 @@ from visitorhub.core.responses import listing, one, page
 from visitorhub.core.router import ADMIN, ERROR_RESPONSES
 from visitorhub.core.schemas import DataEnvelope, ErrorEnvelope, ListEnvelope
 from visitorhub.core.secrets import SecretUnavailable
-from visitorhub.errors import AppError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from visitorhub.errors import AppError, BadRequest, UnsupportedMediaType
 from visitorhub.handlers import error_response
 from visitorhub.integration.channels import receiving, service
 from visitorhub.integration.channels.auth import BadCredentials, check_headers, check_signature
@@ -42,7 +42,6 @@ from visitorhub.integration.channels.schemas import (
     ReceiveResult,
     RecordStatus,
 )
-from visitorhub.integration.channels.settings import ChannelSettings, get_channel_settings
 from visitorhub.integration.templates.service import parse_since
 from visitorhub.models.channel import ChannelRecord
 
@@ -228,30 +227,13 @@ def committer(request: Request) -> GroupCommitter:
     return found
 
 
-def _channel_settings(request: Request) -> ChannelSettings:
-    own: ChannelSettings | None = getattr(request.app.state, "channel_settings", None)
-    return own or get_channel_settings()
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as it is known to exceed `limit`: from Content-Length before
-    anything is read, else while it streams in."""
-    declared = request.headers.get("content-length")
-    too_large = PayloadTooLarge(
-        f"The body exceeds {limit:,} bytes, the largest a channel reads "
-        "(VISITORHUB_CHANNELS_MAX_BODY_BYTES); send fewer records a payload."
-    )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
+async def _read_body(request: Request) -> bytes:
+    """The body. Its size is the request hygiene's business (hygiene.py: VISITORHUB_MAX_BODY_BYTES, a 413
+    from the Content-Length before anything is read, or as soon as the bytes streamed in pass it)."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise UnsupportedMediaType(f"Content-Encoding '{encoding}' is not supported; send the JSON as is.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
+    return await request.body()
 
 
 def _find(request: Request, path: str) -> service.InboundChannel:
@@ -303,7 +285,7 @@ async def receive_payload(request: Request, path: Annotated[str, Path(max_length
         channel = await run_in_threadpool(_find, request, path)
         name = channel.name
         check_headers(channel.auth, request.headers)
-        body = await _read_body(request, _channel_settings(request).max_body_bytes)
+        body = await _read_body(request)
         check_signature(channel.auth, request.headers, body)
         outcome = await run_in_threadpool(_store, committer(request), channel, body)
     except AppError as exc:

@@ -1,7 +1,7 @@
 """channels: inbound channels and the records they received
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 04:59:21.106125
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import visitorhub.core.db
 
 revision: str = "0007"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_channel")),
         sa.UniqueConstraint("name", name=op.f("uq_channel_name")),
         sa.UniqueConstraint("path", name=op.f("uq_channel_path")),
+        sqlite_autoincrement=True,  # ids never handed out again (core.db.never_reuse_ids)
     )
     op.create_table(
         "channel_record",
@@ -69,6 +70,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_record")),
         sa.UniqueConstraint("channel_id", "source_id", name=op.f("uq_channel_record_channel_id_source_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("channel_record", schema=None) as batch_op:
         batch_op.create_index(
