@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     event_token_ttl_seconds: int = Field(
         default=3600, ge=1, le=31_536_000, description="Lifetime of an event token, in seconds."
     )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body any operation accepts (bytes): a larger one is a 413, refused from "
+        "its Content-Length or as soon as the bytes received pass it.",
+    )
+    max_import_body_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body of a template import (`POST /integration/{template}`), which "
+        "carries up to 100,000 rows (bytes).",
+    )
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without an API key (default: any key, read scope)."
     )

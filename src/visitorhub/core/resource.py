@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import Field, create_model
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
-from sqlalchemy import ColumnElement, Select, and_, func
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.types import NullType
 
 from visitorhub.core.db import Base
 from visitorhub.core.schemas import ApiModel, not_null
@@ -62,41 +60,6 @@ def before(column: InstrumentedAttribute[Any]) -> Apply:
 def ignored(stmt: Select[Any], _value: Any) -> Select[Any]:
     """For a parameter that `base_filter` reads itself (it sees the whole query)."""
     return stmt
-
-
-class _StartsWithCI(ColumnElement[bool]):
-    """lower(column) starts with a lower-cased prefix, written so an index on lower(column) serves it."""
-
-    inherit_cache = True
-    # Not Boolean: SQLite would render a Boolean element as "(...) = 1", hiding its terms from the planner.
-    type = NullType()  # type: ignore[assignment]
-
-    def __init__(self, column: Any, prefix: str) -> None:
-        self.column = column
-        self.prefix = prefix.lower()
-
-
-def starts_with_ci(column: Any, prefix: str) -> ColumnElement[bool]:
-    return _StartsWithCI(column, prefix)
-
-
-def _like_clause(element: _StartsWithCI) -> ColumnElement[bool]:
-    escaped = element.prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(element.column).like(escaped + "%", escape="\\")
-
-
-@compiles(_StartsWithCI)
-def _compile_like(element: _StartsWithCI, compiler: Any, **kw: Any) -> str:
-    return f"({compiler.process(_like_clause(element), **kw)})"
-
-
-@compiles(_StartsWithCI, "sqlite")
-def _compile_sqlite(element: _StartsWithCI, compiler: Any, **kw: Any) -> str:
-    # SQLite's LIKE optimisation needs a bare column, so `lower(col) LIKE 'x%'` scans the table; the
-    # (byte-ordered) range narrows through the index on lower(col) and LIKE keeps the match exact.
-    lowered = func.lower(element.column)
-    clause = and_(lowered >= element.prefix, lowered < element.prefix + "\U0010ffff", _like_clause(element))
-    return f"({compiler.process(clause, **kw)})"
 
 
 @dataclass(frozen=True)
@@ -199,7 +162,7 @@ class Resource:
 
     @property
     def parent_resource(self) -> Resource | None:
-        return REGISTRY[self.parent] if self.parent else None
+        return declared()[self.parent] if self.parent else None
 
     @property
     def parent_field(self) -> str | None:
@@ -245,7 +208,7 @@ class Resource:
     @property
     def children(self) -> list[Resource]:
         """The resources whose records hang from one of this resource's records."""
-        return [resource for resource in REGISTRY.values() if resource.parent == self.name]
+        return [resource for resource in declared().values() if resource.parent == self.name]
 
     @property
     def writable(self) -> type[ApiModel] | None:
@@ -307,10 +270,23 @@ def _optional(info: FieldInfo) -> FieldInfo:
 
 # Every declared resource by its plural API name ("visitors", "vehicles", ...), in declaration order.
 REGISTRY: dict[str, Resource] = {}
+# What declares them all (the domains package registers it: core imports no domain).
+_declare_all: list[Callable[[], None]] = []
+
+
+def declare_all_with(load: Callable[[], None]) -> None:
+    _declare_all.append(load)
+
+
+def declared() -> dict[str, Resource]:
+    """Every resource, all families declared (a record may refer to a resource no import has loaded yet)."""
+    for load in _declare_all:
+        load()
+    return REGISTRY
 
 
 def by_entity(entity: str) -> Resource:
-    for resource in REGISTRY.values():
+    for resource in declared().values():
         if resource.entity == entity:
             return resource
     raise KeyError(entity)
@@ -319,7 +295,7 @@ def by_entity(entity: str) -> Resource:
 def entity_names() -> dict[str, str]:
     """Entity name ("Visitor") for each accepted spelling: entity name or plural API name."""
     names: dict[str, str] = {}
-    for resource in REGISTRY.values():
+    for resource in declared().values():
         names[resource.entity] = resource.entity
         names[resource.name] = resource.entity
     return names

@@ -1,9 +1,11 @@
 """Every ORM table; importing this package registers them all on Base.metadata."""
 
+from visitorhub.core.db import Base, never_reuse_ids
 from visitorhub.models.apikey import ApiKey
 from visitorhub.models.bookmark import Bookmark
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.channel import Channel, ChannelRecord
 from visitorhub.models.checkin import Checkin
 from visitorhub.models.connector import Connector, ConnectorRecord, ConnectorRun
 from visitorhub.models.credit_card import CreditCard
@@ -26,6 +28,8 @@ __all__ = [
     "Bookmark",
     "Center",
     "ChangeLogEntry",
+    "Channel",
+    "ChannelRecord",
     "Checkin",
     "Connector",
     "ConnectorRecord",
@@ -51,3 +55,5 @@ __all__ = [
     "VisitorCenter",
     "VisitorLocale",
 ]
+
+never_reuse_ids(Base.metadata)

@@ -9,14 +9,17 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visitorhub.core.db import Base, BigIntId, TimestampMixin
+from visitorhub.core.search import folded_text
 
 
 class Visitor(TimestampMixin, Base):
     __tablename__ = "visitor"
     __table_args__ = (
         Index("uq_visitor_email_lower", func.lower("email"), unique=True),
-        Index("ix_visitor_last_name_lower", func.lower("last_name")),
-        Index("ix_visitor_first_name_lower", func.lower("first_name")),
+        # Searches by prefix, ignoring case and accents (core.search).
+        Index("ix_visitor_email_folded", "email_folded"),
+        Index("ix_visitor_first_name_folded", "first_name_folded"),
+        Index("ix_visitor_last_name_folded", "last_name_folded"),
         # Serves countryCode, countryCode+acquisitionPcCode, and their default creationDate order.
         Index("ix_visitor_country_pc_created", "country_code", "acquisition_pc_code", "creation_date"),
     )
@@ -54,6 +57,10 @@ class Visitor(TimestampMixin, Base):
     barcode: Mapped[str] = mapped_column(String(32), unique=True)
     origin_type: Mapped[str | None] = mapped_column(String(64), index=True)
     origin: Mapped[str | None] = mapped_column(String(200))
+    # core.search.fold of email, first and last name: what searches compare with (derived on every write).
+    email_folded: Mapped[str | None] = mapped_column(folded_text(320))
+    first_name_folded: Mapped[str | None] = mapped_column(folded_text(200))
+    last_name_folded: Mapped[str | None] = mapped_column(folded_text(200))
 
 
 class Optin(TimestampMixin, Base):

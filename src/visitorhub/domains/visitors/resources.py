@@ -15,8 +15,8 @@ from visitorhub.core.resource import (
     at_least,
     equals,
     ignored,
-    starts_with_ci,
 )
+from visitorhub.core.search import fold, starts_with
 from visitorhub.domains.enums import AccountType, CountryCode, ExternalType, QueryBy
 from visitorhub.domains.vehicles.resources import normalize_plate
 from visitorhub.domains.visitors.schemas import (
@@ -31,13 +31,9 @@ from visitorhub.errors import BadRequest
 from visitorhub.models import ExternalId, Vehicle, Visitor, VisitorCenter
 
 
-def _starts_with(column: Any, value: str) -> Any:
-    return starts_with_ci(column, value)
-
-
 def search(stmt: Select[Any], query: Any) -> Select[Any]:
-    """`query` narrowed by `queryBy`: e-mail and names match case-insensitive prefixes, licence plates and
-    external ids match exactly; without queryBy, e-mail, first and last name are searched."""
+    """`query` narrowed by `queryBy`: e-mail and names match prefixes ignoring case and accents, licence
+    plates and external ids match exactly; without queryBy, e-mail, first and last name are searched."""
     text = (query.query or "").strip()
     if not text:
         if query.queryBy is not None:
@@ -45,11 +41,11 @@ def search(stmt: Select[Any], query: Any) -> Select[Any]:
         return stmt
     by = query.queryBy
     if by == QueryBy.email:
-        return stmt.where(_starts_with(Visitor.email, text))
+        return stmt.where(starts_with(Visitor.email_folded, text))
     if by == QueryBy.firstName:
-        return stmt.where(_starts_with(Visitor.first_name, text))
+        return stmt.where(starts_with(Visitor.first_name_folded, text))
     if by == QueryBy.lastName:
-        return stmt.where(_starts_with(Visitor.last_name, text))
+        return stmt.where(starts_with(Visitor.last_name_folded, text))
     if by == QueryBy.licensePlate:
         plate = normalize_plate(text)
         return stmt.where(
@@ -67,14 +63,14 @@ def search(stmt: Select[Any], query: Any) -> Select[Any]:
         # Every word must start the first or the last name: "john smi" finds John Smith.
         for word in text.split():
             stmt = stmt.where(
-                or_(_starts_with(Visitor.first_name, word), _starts_with(Visitor.last_name, word))
+                or_(starts_with(Visitor.first_name_folded, word), starts_with(Visitor.last_name_folded, word))
             )
         return stmt
     return stmt.where(
         or_(
-            _starts_with(Visitor.email, text),
-            _starts_with(Visitor.first_name, text),
-            _starts_with(Visitor.last_name, text),
+            starts_with(Visitor.email_folded, text),
+            starts_with(Visitor.first_name_folded, text),
+            starts_with(Visitor.last_name_folded, text),
         )
     )
 
@@ -96,6 +92,11 @@ visitors = Resource(
     key="visitorId",
     unique=(Unique(("email",), lower=True, message="A visitor with email {email} already exists."),),
     references={"acquisitionPcCode": "centers", "upgradePcCode": "centers"},
+    derived={
+        "email_folded": ("email", fold),
+        "first_name_folded": ("first_name", fold),
+        "last_name_folded": ("last_name", fold),
+    },
     sortable=("creationDate", "updateDate", "registrationDate", "lastVisitDate", "lastName"),
     filters=(
         Filter("countryCode", CountryCode, equals(Visitor.country_code), "Country code"),

@@ -3,7 +3,7 @@ parkings and parking histories, rewards, interests, vehicle partners, smart-park
 of smart-parking matching; the server's own generated secrets
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06 04:59:42.887362
 """
 
@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import visitorhub.core.db
+from visitorhub.migrations.sqlite import autoincrement_tables
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -478,6 +479,7 @@ def upgrade() -> None:
         ["parking_partner", "partner_id", sa.text("coalesce(pc_code, '')")],
         unique=True,
     )
+    autoincrement_tables()  # ids never handed out again on SQLite (core.db.never_reuse_ids)
 
 
 def downgrade() -> None:
