@@ -8,20 +8,32 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
 from visitorhub import __version__
 from visitorhub.api import build_api_router
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
-from visitorhub.core.router import operation_id
+from visitorhub.core.router import harden_routes, int64_bounds, openapi_links, operation_id
 from visitorhub.handlers import install_error_handlers
+from visitorhub.hygiene import RequestHygiene
 
 DESCRIPTION = """The Visitor API of visitorhub: visitors, vehicles, centres and more.
 
 Authenticate with `Authorization: Bearer <key>` (scopes: read < write < admin). Lists take `offset`,
 `limit` (1..500, default 25), `sort` (`-creationDate,updateDate`) and `fields`; errors come as
-`{"errors": [{"code", "type", "field", "message"}]}`."""
+`{"errors": [{"code", "type", "field", "message"}]}`.
+
+Every integer is a 64-bit one and text never holds the NUL character (422 naming the field otherwise). A
+query parameter the operation does not declare, or one that takes one value given twice, is a 400; a JSON
+body needs `Content-Type: application/json` (415) and must be UTF-8 JSON (400 `malformed_json`, with the
+line and column); a body over the size limit is a 413. `HEAD` works wherever `GET` does, and a trailing
+slash is ignored."""
+
+# The docs pages' assets (Swagger UI, ReDoc) are served by the service itself, from the fastapi-offline
+# package: /docs and /redoc work with no internet access.
+DOCS_ASSETS = "/docs-assets"
 
 
 @asynccontextmanager
@@ -46,19 +58,41 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
     engine: Engine | Any = (
         bind if bind is not None else make_engine(settings.database_url, settings.database_echo)
     )
-    app = FastAPI(
+    api = build_api_router()
+    harden_routes(api.routes)
+    app: FastAPI = FastAPIOffline(
         title="visitorhub",
         version=__version__,
         description=DESCRIPTION,
         docs_url="/docs",
+        redoc_url="/redoc",
+        static_url=DOCS_ASSETS,
         lifespan=_lifespan,
         generate_unique_id_function=operation_id,
+    )
+    app.add_middleware(
+        RequestHygiene,
+        routes=api.routes,
+        max_body_bytes=settings.max_body_bytes,
+        max_import_body_bytes=settings.max_import_body_bytes,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.read_sessions = make_session_factory(engine, readonly=bind is None)
     install_error_handlers(app)
-    app.include_router(build_api_router())
+    app.include_router(api)
+    build_openapi = app.openapi
+    linked: list[int] = []
+
+    def openapi() -> dict[str, Any]:
+        document = build_openapi()  # cached by FastAPI until the routes change
+        if not linked or linked[-1] != id(document):
+            openapi_links(document)
+            int64_bounds(document)
+            linked.append(id(document))
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     logging.getLogger("visitorhub").setLevel(settings.log_level.upper())
     return app

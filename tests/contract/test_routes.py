@@ -16,6 +16,8 @@ from visitorhub.api import build_api_router
 # Public on purpose: the load balancer's probe. (Channels' inbound routes authenticate with their own
 # credentials; the docs pages are FastAPI's.)
 PUBLIC = {("GET", "/health")}
+# Answered by the channel's own credentials, never an API key's (tests/integration/channels test them).
+OWN_AUTH = {("POST", "/inbound/{path:path}")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -31,12 +33,22 @@ def _routes() -> list[object]:
         if not isinstance(route, APIRoute):
             continue
         for method in sorted(route.methods - {"HEAD"}):
+            if (method, route.path) in OWN_AUTH:
+                continue
             url = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: _dummy(m.group(1)), route.path)
             found.append(pytest.param(method, route.path, url, id=f"{method} {route.path}"))
     return found
 
 
 ROUTES = _routes()
+
+
+def _takes_json(method: str, path: str) -> bool:
+    """The operation reads a JSON body through its declared body parameter."""
+    for route in build_api_router().routes:
+        if isinstance(route, APIRoute) and route.path == path and method in route.methods:
+            return route.body_field is not None
+    return False
 
 
 @pytest.mark.parametrize(("method", "path", "url"), ROUTES)
@@ -61,5 +73,28 @@ def test_a_read_key_cannot_write(
     assert response.json()["errors"][0]["type"] == "permission_error"
 
 
+@pytest.mark.parametrize(("method", "path", "url"), ROUTES)
+def test_an_unknown_query_parameter_is_400_on_every_route(
+    client: TestClient, method: str, path: str, url: str
+) -> None:
+    response = client.request(method, url, params={"bogusParam": "1"}, json={})
+    assert response.status_code == 400, response.text
+    found = response.json()["errors"][0]
+    assert (found["code"], found["field"]) == ("unknown_parameter", "bogusParam")
+
+
+JSON_BODY = [p for p in ROUTES if _takes_json(p.values[0], p.values[1])]
+
+
+@pytest.mark.parametrize(("method", "path", "url"), JSON_BODY)
+def test_a_json_body_needs_the_json_content_type_on_every_route(
+    client: TestClient, method: str, path: str, url: str
+) -> None:
+    response = client.request(method, url, content=b"{}", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415, response.text
+    assert "application/json" in response.json()["errors"][0]["message"]
+
+
 def test_the_routes_are_all_there() -> None:
     assert len(ROUTES) >= 51
+    assert len(JSON_BODY) >= 17

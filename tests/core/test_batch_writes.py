@@ -141,7 +141,7 @@ class TestInsertMany:
         if session.get_bind().dialect.name == "sqlite":
             # numbered as SQLite would (largest key + 1, ...), then one executemany
             assert ids == [first.vehicle_id + 1, first.vehicle_id + 2, first.vehicle_id + 3]
-            assert statements.count == 2  # max(vehicle_id) and the INSERT
+            assert statements.count == 2  # the largest key ever handed out, and the INSERT
         else:  # the database numbers them: one INSERT ... RETURNING, in the order of the records
             assert statements.count == 1
         stored = session.scalars(

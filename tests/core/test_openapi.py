@@ -71,3 +71,25 @@ def test_swagger_ui_is_served(anon: TestClient) -> None:
     response = anon.get("/docs")
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+ASSET = re.compile(r"""(?:src|href|spec-url)=["']([^"']+)["']|url: ?'([^']+)'""")
+
+
+def test_the_docs_pages_work_offline(anon: TestClient) -> None:
+    """/docs and /redoc load nothing from another host: every asset they reference is served here."""
+    for page in ("/docs", "/redoc"):
+        response = anon.get(page)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assets = [a or b for a, b in ASSET.findall(response.text)]
+        assert len(assets) >= 2, response.text
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            served = anon.get(asset)
+            assert served.status_code == 200, f"{page}: {asset} -> {served.status_code}"
+            assert served.content
+        assert "http://" not in response.text
+        assert "https://" not in response.text
+    assert "SwaggerUIBundle" in anon.get("/docs-assets/swagger-ui-bundle.js").text
+    assert "Redoc" in anon.get("/docs-assets/redoc.standalone.js").text

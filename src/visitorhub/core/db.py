@@ -146,5 +146,13 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def never_reuse_ids(metadata: MetaData) -> None:
+    """Every table whose integer key the database numbers is AUTOINCREMENT on SQLite, which otherwise hands
+    out the largest key again once its row is deleted (PostgreSQL's sequences never do)."""
+    for table in metadata.tables.values():
+        if table.autoincrement_column is not None:
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
 # int64 ids; SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")

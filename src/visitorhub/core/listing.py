@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Select
 
 from visitorhub.core.resource import Resource
+from visitorhub.core.schemas import QueryModel
 from visitorhub.errors import BadRequest
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 25
 
 
-class OffsetQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OffsetQuery(QueryModel):
     offset: int = Field(0, ge=0, description="Skip given number of records")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Limit number of records")
 
@@ -31,9 +30,7 @@ class ListQuery(PageQuery):
     fields: str | None = Field(None, description="List of fields to return (fields=foo,bar)")
 
 
-class FieldsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FieldsQuery(QueryModel):
     fields: str | None = Field(None, description="List of fields to return (fields=foo,bar)")
 
 

@@ -162,7 +162,7 @@ class Resource:
 
     @property
     def parent_resource(self) -> Resource | None:
-        return REGISTRY[self.parent] if self.parent else None
+        return declared()[self.parent] if self.parent else None
 
     @property
     def parent_field(self) -> str | None:
@@ -208,7 +208,7 @@ class Resource:
     @property
     def children(self) -> list[Resource]:
         """The resources whose records hang from one of this resource's records."""
-        return [resource for resource in REGISTRY.values() if resource.parent == self.name]
+        return [resource for resource in declared().values() if resource.parent == self.name]
 
     @property
     def writable(self) -> type[ApiModel] | None:
@@ -270,10 +270,23 @@ def _optional(info: FieldInfo) -> FieldInfo:
 
 # Every declared resource by its plural API name ("visitors", "vehicles", ...), in declaration order.
 REGISTRY: dict[str, Resource] = {}
+# What declares them all (the domains package registers it: core imports no domain).
+_declare_all: list[Callable[[], None]] = []
+
+
+def declare_all_with(load: Callable[[], None]) -> None:
+    _declare_all.append(load)
+
+
+def declared() -> dict[str, Resource]:
+    """Every resource, all families declared (a record may refer to a resource no import has loaded yet)."""
+    for load in _declare_all:
+        load()
+    return REGISTRY
 
 
 def by_entity(entity: str) -> Resource:
-    for resource in REGISTRY.values():
+    for resource in declared().values():
         if resource.entity == entity:
             return resource
     raise KeyError(entity)
@@ -282,7 +295,7 @@ def by_entity(entity: str) -> Resource:
 def entity_names() -> dict[str, str]:
     """Entity name ("Visitor") for each accepted spelling: entity name or plural API name."""
     names: dict[str, str] = {}
-    for resource in REGISTRY.values():
+    for resource in declared().values():
         names[resource.entity] = resource.entity
         names[resource.name] = resource.entity
     return names

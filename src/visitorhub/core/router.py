@@ -4,17 +4,21 @@ every route shares (scopes, error documentation, operation ids, static-before-pa
 # No `from __future__ import annotations` here: the generated endpoints annotate with local classes,
 # which FastAPI must see as objects, not strings.
 
+import copy
 import inspect
 import re
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, get_args, get_origin
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request, Response, params
+from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
+from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from visitorhub.core.auth import require
@@ -29,7 +33,15 @@ from visitorhub.core.listing import (
 )
 from visitorhub.core.resource import Resource
 from visitorhub.core.responses import one, page
-from visitorhub.core.schemas import ErrorEnvelope, data_envelope, list_envelope
+from visitorhub.core.schemas import (
+    HARDENED,
+    INT64_MAX,
+    INT64_MIN,
+    ErrorEnvelope,
+    HardenedModel,
+    data_envelope,
+    list_envelope,
+)
 from visitorhub.errors import NotFound
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -68,6 +80,203 @@ def route_order(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
         return tuple(segment.startswith("{") for segment in path.split("/"))
 
     return sorted(routes, key=key)
+
+
+# Parameters FastAPI fills from the connection rather than from the request's values.
+_SPECIAL = (Request, Response, HTTPConnection, BackgroundTasks, SecurityScopes)
+
+
+def _hardened_class(model: type[BaseModel]) -> type[BaseModel]:
+    """A model class whose own fields are hardened: itself, or (for a plain BaseModel) a subclass with the
+    same name that adds the hardening hook (what the endpoint receives is still an instance of `model`)."""
+    if getattr(model, "__hardened__", False):
+        return model
+    found = _HARDENED_CLASSES.get(model)
+    if found is None:
+        found = type(model.__name__, (model, HardenedModel), {"__module__": model.__module__})
+        found.__qualname__ = model.__qualname__
+        _HARDENED_CLASSES[model] = found
+    return found
+
+
+_HARDENED_CLASSES: dict[type[BaseModel], type[BaseModel]] = {}
+
+
+def _hardened_annotation(annotation: Any, default: Any) -> Any:
+    """The annotation of a parameter FastAPI reads from the request, hardened; others unchanged."""
+    if isinstance(default, params.Depends):
+        return annotation
+    base: Any = annotation
+    metadata: tuple[Any, ...] = ()
+    if get_origin(annotation) is Annotated:
+        base, *rest = get_args(annotation)
+        metadata = tuple(rest)
+    if any(isinstance(item, params.Depends) or item is HARDENED for item in metadata):
+        return annotation
+    if isinstance(base, type) and issubclass(base, _SPECIAL):
+        return annotation
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        hardened = _hardened_class(base)
+        return annotation if hardened is base else Annotated[(hardened, *metadata)] if metadata else hardened
+    return Annotated[(base, *metadata, HARDENED)]
+
+
+def _harden_documented_fields(annotation: Any) -> None:
+    """The fields FastAPI documents a query (header, cookie) model with are its own copies of the model's
+    fields (fastapi's get_cached_model_fields): give them the bounds the model validates with."""
+    from fastapi._compat import get_cached_model_fields
+
+    base, *metadata = get_args(annotation) if get_origin(annotation) is Annotated else (annotation,)
+    if not (isinstance(base, type) and issubclass(base, BaseModel)):
+        return
+    if not any(isinstance(item, params.Query | params.Header | params.Cookie) for item in metadata):
+        return
+    for field in get_cached_model_fields(base):
+        info = field.field_info
+        if any(item is HARDENED for item in info.metadata):
+            continue
+        info = copy.copy(info)  # the model's own FieldInfo: left as it is
+        info.metadata = [*info.metadata, HARDENED]
+        field.field_info = info
+        field.__post_init__()
+
+
+def harden_endpoint(call: Callable[..., Any]) -> None:
+    """Give `call` (an endpoint or a dependency) a signature whose request parameters are hardened
+    (core/schemas.py): integers within int64 and storable text, whatever the parameter's type or its
+    model's base class. FastAPI builds every route's validation from the signature."""
+    if getattr(call, "__hardened_signature__", False):
+        return
+    signature = get_typed_signature(call)
+    changed = [
+        p.replace(annotation=_hardened_annotation(p.annotation, p.default))
+        for p in signature.parameters.values()
+    ]
+    for parameter in changed:
+        _harden_documented_fields(parameter.annotation)
+    try:
+        call.__signature__ = signature.replace(parameters=changed)  # type: ignore[attr-defined]
+        call.__hardened_signature__ = True  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # a builtin or a slotted callable: nothing FastAPI reads from it
+        pass
+
+
+def harden_routes(routes: Iterable[BaseRoute]) -> None:
+    """Harden the endpoint and every dependency of every route (before the app builds its handlers from
+    them: app.py calls this before including the routes). Idempotent."""
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        stack = [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            stack.extend(dependant.dependencies)
+            if dependant.call is not None:
+                harden_endpoint(dependant.call)
+
+
+def _resolve(schema: Any, components: dict[str, Any]) -> Any:
+    while isinstance(schema, dict) and "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return schema
+
+
+def _response_fields(operation: dict[str, Any], components: dict[str, Any]) -> tuple[str, set[str]] | None:
+    """Where the fields of a success response's `data` are (a JSON pointer) and their names."""
+    for status, response in operation.get("responses", {}).items():
+        if not str(status).startswith("2"):
+            continue
+        schema = _resolve(response.get("content", {}).get("application/json", {}).get("schema"), components)
+        data = _resolve((schema or {}).get("properties", {}).get("data"), components) if schema else None
+        if not isinstance(data, dict):
+            continue
+        if data.get("type") == "array":
+            items = _resolve(data.get("items"), components)
+            if isinstance(items, dict) and items.get("properties"):
+                return "/data/0", set(items["properties"])
+        elif data.get("properties"):
+            return "/data", set(data["properties"])
+    return None
+
+
+def _path_params(operation: dict[str, Any]) -> list[str]:
+    return [p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"]
+
+
+def int64_bounds(node: Any) -> None:
+    """FastAPI's OpenAPI models hold `minimum`/`maximum` as floats, which turn the int64 bounds into 2**63
+    (one past the largest int64): put the exact integers back, and say `format: int64`."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key, exact in (("minimum", INT64_MIN), ("maximum", INT64_MAX)):
+                if isinstance(node.get(key), float) and node[key] == float(exact):
+                    node[key] = exact
+            if node.get("minimum") == INT64_MIN or node.get("maximum") == INT64_MAX:
+                node.setdefault("format", "int64")
+        for value in node.values():
+            int64_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            int64_bounds(value)
+
+
+def openapi_links(document: dict[str, Any]) -> dict[str, Any]:
+    """Add OpenAPI links to `document`: from an operation whose success response carries a field (a create,
+    a replace, a list) to every operation whose path parameters that field (and the first operation's own
+    path parameters) fill, e.g. `createVisitor` -> `getVisitor` with `visitorId` from
+    `$response.body#/data/visitorId`. Clients and the fuzzer's stateful phase follow them."""
+    components = document.get("components", {}).get("schemas", {})
+    operations = [
+        (path, method, operation)
+        for path, item in document.get("paths", {}).items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+
+    found_in = {
+        id(operation): _response_fields(operation, components) for _path, _method, operation in operations
+    }
+    # Fields that a write returns without being given them: a list links only the fields no write
+    # makes (a delivery's id).
+    written = {
+        name
+        for _path, method, operation in operations
+        if method != "get" and found_in[id(operation)] is not None
+        for name in found_in[id(operation)][1]  # type: ignore[index]
+        if name not in _path_params(operation)
+    }
+    for path, method, source in operations:
+        found = found_in[id(source)]
+        if found is None or (method == "get" and not found[0].endswith("/0")):
+            continue
+        pointer, fields = found
+        if method == "get":
+            fields = fields - written
+        own = set(_path_params(source))
+        prefix = path.split("{", 1)[0].rstrip("/")
+        links: dict[str, Any] = {}
+        for target_path, _target_method, target in operations:
+            names = _path_params(target)
+            # A field fills a parameter of the same name when it is an id (visitorId, deliveryId), or
+            # when the target lies under the source's path (a template's name, a centre's pcCode).
+            related = target_path.startswith(prefix + "/") or target_path == path
+            taken = [name for name in names if name in fields and (name.endswith("Id") or related)]
+            if target is source or not taken:
+                continue
+            if not all(name in taken or name in own for name in names):
+                continue
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": {
+                    name: f"$response.body#{pointer}/{name}" if name in taken else f"$request.path.{name}"
+                    for name in names
+                },
+            }
+        if links:
+            for status, response in source["responses"].items():
+                if str(status).startswith("2"):
+                    response["links"] = links
+    return document
 
 
 def with_path_params(

@@ -17,13 +17,13 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import ColumnElement, String, and_, event, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, String, and_, event, func, insert, select, text, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
 from visitorhub.core.db import Base, as_utc, utcnow
-from visitorhub.core.resource import REGISTRY, Unique
+from visitorhub.core.resource import REGISTRY, Unique, declared
 from visitorhub.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class CrudService(Generic[M]):
         for api_field, target_name in self.resource.references.items():
             attr = self.resource.attributes[api_field]
             values = sorted({v for c in candidates if (v := c.get(attr)) is not None}, key=repr)
-            target = REGISTRY[target_name]
+            target = declared()[target_name]
             column = getattr(target.model, target.key_attr)
             known = found.setdefault(target_name, set())
             for start in range(0, len(values), IN_LIST):
@@ -185,7 +185,7 @@ class CrudService(Generic[M]):
             known = session.info.get(_REFERENCED, {}).get(target_name)
             if known is not None and value in known:
                 continue
-            target = REGISTRY[target_name]
+            target = declared()[target_name]
             column = getattr(target.model, target.key_attr)
             if session.scalar(select(column).where(column == value)) is None:
                 raise InvalidInput(
@@ -393,13 +393,25 @@ class CrudService(Generic[M]):
 
         SQLite's RETURNING does not promise the order of a multi-row INSERT, so SQLAlchemy inserts
         records whose integer key the database numbers one statement each. A writer holds SQLite's write
-        lock (BEGIN IMMEDIATE), so it may number them itself as SQLite would (largest key + 1, + 2, ... in
-        insertion order, as for a rowid table without AUTOINCREMENT), and the insert is one executemany."""
+        lock (BEGIN IMMEDIATE), so it may number them itself as SQLite would (the largest key ever handed
+        out + 1, + 2, ... in insertion order, as for an AUTOINCREMENT table), and the insert is one
+        executemany (SQLite moves the table's sequence past explicit keys itself)."""
         unnumbered = [obj for obj in records if obj.__dict__.get(pk) is None]
         if not unnumbered:
             return
         chosen = [obj.__dict__[pk] for obj in records if obj.__dict__.get(pk) is not None]
-        top = max([session.scalar(select(func.max(getattr(self.model, pk)))) or 0, *chosen])
+        # AUTOINCREMENT (core.db.never_reuse_ids): the largest key ever handed out, even if deleted since.
+        table = self.model.__table__.name  # type: ignore[attr-defined]
+        ever = (
+            select(text("seq"))
+            .select_from(text("sqlite_sequence"))
+            .where(text("name = :t"))
+            .scalar_subquery()
+        )
+        largest = select(
+            func.max(func.coalesce(ever, 0), func.coalesce(func.max(getattr(self.model, pk)), 0))
+        )
+        top = max([session.scalar(largest, {"t": table}) or 0, *chosen])
         for offset, obj in enumerate(unnumbered, start=1):
             obj.__dict__[pk] = top + offset
 

@@ -9,12 +9,23 @@ from functools import cache
 
 from fastapi import APIRouter
 
-from visitorhub.core.resource import REGISTRY, Resource
+from visitorhub.core.resource import REGISTRY, Resource, declare_all_with
 
 FAMILIES = (
     "visitors",
     "vehicles",
     "centers",
+    "optins",
+    "locales",
+    "bookmarks",
+    "devices",
+    "credit_cards",
+    "checkins",
+    "parkings",
+    "rewards",
+    "interests",
+    "vehicle_partners",
+    "smartparking",
     "services",
     "center_companies",
     "operation_sessions",
@@ -28,6 +39,9 @@ FAMILIES = (
 def _load() -> None:
     for family in FAMILIES:
         importlib.import_module(f"visitorhub.domains.{family}.resources")
+
+
+declare_all_with(_load)  # importing any family imports this package first
 
 
 def all_resources() -> dict[str, Resource]:

@@ -20,6 +20,12 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch migrations rebuild tables (copy, drop, rename): with foreign keys enforced, dropping a
+            # table would delete the rows that refer to it (ON DELETE CASCADE). SQLite ignores this pragma
+            # inside a transaction, so it goes straight to the driver before the migration's begins; the
+            # engine (and so this connection) is disposed of afterwards.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

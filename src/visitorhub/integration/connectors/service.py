@@ -25,7 +25,9 @@ from visitorhub.integration.connectors.schemas import ConnectorCreate, Connector
 from visitorhub.integration.connectors.selection import VisitorFilter
 from visitorhub.models import Connector, ConnectorRun
 
-_PLACEHOLDER = "\x00sealed"  # stands for a stored secret while merged settings are validated
+# Stands for a stored secret while merged settings are validated (then the stored one is put back); plain
+# text, as every text is validated storable (no NUL).
+_PLACEHOLDER = "sealed-secret-placeholder"
 
 
 def kind_of(name: str) -> type[ConnectorKind]:

@@ -5,8 +5,9 @@ Subscriptions are configuration, not visitor data: they are not written to the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,13 +18,28 @@ from visitorhub.core.db import as_utc, utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
 from visitorhub.core.secrets import secret_box
 from visitorhub.domains import all_resources
-from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound
+from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound, ValidationErrors
 from visitorhub.integration.streams.auth import HmacAuth, dump_auth, new_secret
 from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionUpdate
 from visitorhub.integration.templates import service as templates
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+T = TypeVar("T")
+
+
+def _check(errors: list[tuple[str | None, str, str]], check: Callable[[], T]) -> T | None:
+    """Run one check of a body, keeping its 422 in `errors` so that every failing field is reported."""
+    try:
+        return check()
+    except InvalidInput as exc:
+        errors.append((exc.field, exc.code, exc.message))
+        return None
+
+
+def _raise_all(errors: list[tuple[str | None, str, str]]) -> None:
+    if errors:
+        raise ValidationErrors(errors)
 
 
 def streams() -> dict[str, str]:
@@ -106,11 +122,16 @@ def _prepare_auth(auth: Any, settings: Settings) -> tuple[dict[str, Any], str | 
 def create_subscription(
     session: Session, body: SubscriptionCreate, settings: Settings
 ) -> tuple[StreamSubscription, str | None]:
-    entity = stream_entity(body.stream)
-    check_url(body.url, settings)
-    _check_sizes(body.max_per_run, body.max_per_payload)
-    if body.template is not None:
-        check_template(session, body.template, entity)
+    errors: list[tuple[str | None, str, str]] = []
+    entity = _check(errors, lambda: stream_entity(body.stream))
+    _check(errors, lambda: check_url(body.url, settings))
+    _check(errors, lambda: _check_sizes(body.max_per_run, body.max_per_payload))
+    template = body.template
+    if template is not None and entity is not None:
+        found = entity
+        _check(errors, lambda: check_template(session, template, found))
+    _raise_all(errors)
+    assert entity is not None
     _check_name_free(session, body.name)
     auth, secret = _prepare_auth(body.auth, settings)
     start_date = as_utc(body.start_date) if body.start_date else None
@@ -181,21 +202,28 @@ def update_subscription(
 ) -> str | None:
     """Apply a PATCH; the secret to show once when a new HMAC secret was generated."""
     changes = body.model_dump(exclude_unset=True)
+    errors: list[tuple[str | None, str, str]] = []
     if changes.pop("stream", sub.stream) != sub.stream:
-        raise InvalidInput(
-            "stream: a subscription's stream cannot change; create another subscription.",
-            field="stream",
-            code="immutable",
+        errors.append(
+            (
+                "stream",
+                "immutable",
+                "stream: a subscription's stream cannot change; create another subscription.",
+            )
         )
-    if "name" in changes:
-        _check_name_free(session, changes["name"], sub.id)
     if "url" in changes:
-        check_url(changes["url"], settings)
-    _check_sizes(
-        changes.get("max_per_run", sub.max_per_run), changes.get("max_per_payload", sub.max_per_payload)
+        _check(errors, lambda: check_url(changes["url"], settings))
+    _check(
+        errors,
+        lambda: _check_sizes(
+            changes.get("max_per_run", sub.max_per_run), changes.get("max_per_payload", sub.max_per_payload)
+        ),
     )
     if changes.get("template") is not None:
-        check_template(session, changes["template"], sub.entity)
+        _check(errors, lambda: check_template(session, changes["template"], sub.entity))
+    _raise_all(errors)
+    if "name" in changes:
+        _check_name_free(session, changes["name"], sub.id)
     secret = None
     if "auth" in changes:
         sub.auth, secret = _prepare_auth(body.auth, settings)

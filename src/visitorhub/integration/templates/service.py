@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import Any
 
 import yaml
-from pydantic import Field
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitorhub.core.db import as_utc, utcnow
-from visitorhub.errors import BadRequest, Conflict, NotFound
+from visitorhub.errors import AppError, BadRequest, Conflict, NotFound, ValidationErrors
 from visitorhub.integration.templates.builtin import builtin_templates
 from visitorhub.integration.templates.entities import validate_template
-from visitorhub.integration.templates.loaders import Format, dump_template, load_template
+from visitorhub.integration.templates.loaders import Format, _element, _parse, dump_template, load_template
 from visitorhub.integration.templates.spec import Template, TemplateError
 from visitorhub.models.integration import IntegrationTemplate
 
@@ -81,6 +81,27 @@ def invalid_template(exc: TemplateError) -> BadRequest:
     return BadRequest(str(exc), field=exc.element, code="invalid_template")
 
 
+def _every_error(text: str, fmt: Format, name: str, first: TemplateError) -> AppError:
+    """Every error of a template's structure at once (load_template stops at the first); the checks
+    against the entities run on a well-formed template only, so they report on their own."""
+    try:
+        raw = _parse(text, fmt, name)
+        raw["name"] = name
+        Template.model_validate(raw)
+    except TemplateError:
+        return invalid_template(first)
+    except ValidationError as exc:
+        error = ValidationErrors(
+            [
+                (_element(err["loc"]), "invalid_template", f"{_element(err['loc'])}: {err['msg']}")
+                for err in exc.errors()
+            ]
+        )
+        error.status = 400
+        return error
+    return invalid_template(first)
+
+
 def list_templates(session: Session) -> list[StoredTemplate]:
     """Built-in and saved templates, by name. A built-in shadows a saved template of the same name (one
     saved before a release that ships a built-in with that name)."""
@@ -129,7 +150,7 @@ def put_template(session: Session, name: str, text: str, fmt: Format) -> tuple[S
     try:
         template = load_template(text, fmt, name)
     except TemplateError as exc:
-        raise invalid_template(exc) from None
+        raise _every_error(text, fmt, name, exc) from None
     row = session.get(IntegrationTemplate, name)
     created = row is None
     now = utcnow()

@@ -1,7 +1,7 @@
 """venue catalogue: services, centre companies, operation sessions, legal texts, challenges, articles
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0008
 Create Date: 2026-12-06 04:59:13.459949
 """
 
@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import visitorhub.core.db
+from visitorhub.migrations.sqlite import autoincrement_tables
 
 revision: str = "0009"
-down_revision: str | None = "0010"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -558,6 +559,7 @@ def upgrade() -> None:
     # Expression indexes: autogenerate cannot compare them on SQLite, so they are written by hand.
     for name, table, expressions in EXPRESSION_INDEXES:
         op.create_index(name, table, [sa.text(e) for e in expressions], unique=True)
+    autoincrement_tables()  # ids never handed out again on SQLite (core.db.never_reuse_ids)
 
 
 def downgrade() -> None:
