@@ -161,6 +161,19 @@ def test_keys_revoke_unknown_id_fails(db_url: str) -> None:
     assert "999999" in result.stderr
 
 
+def test_keys_revoke_refuses_the_last_active_admin_key(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'admins.db'}"
+    assert run_cli("db", "upgrade", url=url).returncode == 0
+    first, _ = create_key(url, "first-admin", "admin")
+    refused = run_cli("keys", "revoke", str(first), url=url)
+    assert refused.returncode == 1
+    assert "last active admin key" in refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    second, _ = create_key(url, "second-admin", "admin")
+    assert run_cli("keys", "revoke", str(first), url=url).returncode == 0
+    assert run_cli("keys", "revoke", str(second), url=url).returncode == 1
+
+
 def test_keys_create_invalid_scope_fails(db_url: str) -> None:
     for scope in ("root", "ADMIN", ""):
         result = run_cli("keys", "create", f"bad-scope-{scope}", "--scope", scope, url=db_url)

@@ -100,11 +100,11 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`")) -> None:
-    """Revoke a key; requests with it get 401 from then on."""
-    from visitorhub.core import auth
+    """Revoke a key; requests with it get 401 from then on (never the last active admin key)."""
+    from visitorhub.system import keys
 
     with app_errors(), unit_of_work(sessions()) as session:
-        auth.revoke_key(session, key_id)
+        keys.revoke(session, key_id)
     typer.echo(f"Revoked key {key_id}.")
 
 
