@@ -13,9 +13,12 @@ import typer
 from visitorhub import __version__
 from visitorhub.cli import connectors, emulate, streams, templates
 from visitorhub.cli.common import (
+    CliGroup,
     app_errors,
     err,
+    fail,
     get_settings,
+    masked,
     migrate_if_needed,
     out,
     sessions,
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 SCOPES = ("read", "write", "admin")  # core.auth.SCOPES, without loading the HTTP stack for --help
 
 app = typer.Typer(
+    cls=CliGroup,
     help="visitorhub: the visitor data hub for venues.",
     no_args_is_help=True,
     # Expected errors end in one line (app_errors); a traceback is for bugs, and loading rich's costs start-up.
@@ -52,11 +56,23 @@ def version() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
-    """Apply pending migrations to VISITORHUB_DATABASE_URL."""
+    """Apply pending migrations to VISITORHUB_DATABASE_URL (creating the database file on SQLite)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from visitorhub.migrations import upgrade
 
     settings = get_settings()
-    upgrade(settings.database_url, revision)
+    shown = masked(settings.database_url)
+    try:
+        upgrade(settings.database_url, revision)
+    except CommandError as exc:
+        raise fail(f"Cannot upgrade the database at {shown} to '{revision}': {exc}", 2) from None
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        raise fail(
+            f"Cannot open the database at {shown} ({first}): check VISITORHUB_DATABASE_URL.", 2
+        ) from None
     err.print(f"[green]Database at revision {revision}.[/green]")
 
 

@@ -168,6 +168,8 @@ def import_file(
         raise fail(str(exc), 2) from None
     if not file.is_file():
         raise fail(f"{file}: no such file", 2)
+    if report_path is not None and not report_path.parent.is_dir():
+        raise fail(f"--report: {report_path.parent}: no such directory", 2)
     options = execution.ImportOptions(
         simulate=simulate, verbose=verbose, stop_on_error=stop_on_error, chunk_size=chunk_size
     )
@@ -261,6 +263,8 @@ def export_rows(
     from visitorhub.integration.templates import export, service
 
     row_format = _export_format(fmt, output)
+    if output is not None and not output.parent.is_dir():
+        raise fail(f"--output: {output.parent}: no such directory", 2)
     since_at = None
     if since is not None:
         try:
