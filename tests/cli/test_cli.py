@@ -190,8 +190,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path) -> Iterator[tuple[str, Path]]:
-    """Run `python -m visitorhub serve` in `cwd` with no configuration; yields (base URL, stdout file)."""
+def serving(cwd: Path) -> Iterator[tuple[str, Path, Path]]:
+    """Run `python -m visitorhub serve` in `cwd` with no configuration; yields (base URL, stdout file,
+    stderr file)."""
     port = _free_port()
     out_path = cwd / f"stdout-{port}.txt"
     err_path = cwd / f"stderr-{port}.txt"
@@ -216,7 +217,7 @@ def serving(cwd: Path) -> Iterator[tuple[str, Path]]:
                     pass
                 time.sleep(0.1)
             assert healthy, f"serve did not answer /health: {err_path.read_text()[-2000:]}"
-            yield base, out_path
+            yield base, out_path, err_path
         finally:
             process.terminate()
             try:
@@ -227,8 +228,18 @@ def serving(cwd: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_serve_without_configuration(tmp_path: Path) -> None:
-    with serving(tmp_path) as (base, out_path):
+    with serving(tmp_path) as (base, out_path, err_path):
         stdout = out_path.read_text()
+        log = err_path.read_text()
+        port = base.rsplit(":", 1)[1]
+        # The start-up line: the database (a password would be ***) and where it listens.
+        assert (
+            f"database sqlite:///{tmp_path / 'visitorhub.db'}; listening on http://127.0.0.1:{port}/" in log
+        )
+        assert "Running upgrade" in log  # migrations applied are said...
+        for noise in ("Context impl", "Will assume", "setup plugin"):  # ...Alembic's plugin lines are not
+            assert noise not in log, log
+        assert log.count("VISITORHUB_SECRETS_KEY is not set") == 1, log
         keys = re.findall(r"^VISITORHUB_ADMIN_KEY=(vh_\S+)$", stdout, flags=re.MULTILINE)
         assert len(keys) == 1, stdout
         admin = keys[0]
@@ -240,5 +251,5 @@ def test_serve_without_configuration(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/visitors", timeout=5).status_code == 401
 
     # A second start on the same database finds a key and prints none.
-    with serving(tmp_path) as (base, out_path):
+    with serving(tmp_path) as (base, out_path, _err_path):
         assert "VISITORHUB_ADMIN_KEY" not in out_path.read_text()

@@ -5,6 +5,7 @@ Commands import the HTTP and database stacks when they run, so that `--help` and
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from visitorhub.cli.common import (
     sessions,
     setup_logging,
     unit_of_work,
+    warn_unsealed_secrets,
 )
 
 if TYPE_CHECKING:
@@ -131,6 +133,7 @@ def prepare_database(settings: Settings) -> None:
 
     migrate_if_needed(settings)
     engine = make_engine(settings.database_url)
+    warn_unsealed_secrets(settings, make_session_factory(engine), may_store=True)
     if settings.bootstrap_admin_key:
         with unit_of_work(make_session_factory(engine)) as session:
             if not auth.has_any_key(session):
@@ -157,15 +160,19 @@ def serve(
 
     settings = get_settings()
     setup_logging(settings)
+    listen_host, listen_port = host or settings.host, port or settings.port
+    logging.getLogger("visitorhub").info(
+        "visitorhub %s: database %s; listening on http://%s:%d/ (worker %s)",
+        __version__,
+        masked(settings.database_url),
+        f"[{listen_host}]" if ":" in listen_host else listen_host,
+        listen_port,
+        "off" if no_worker else "in-process",
+    )
     prepare_database(settings)
     application = create_app(settings)
     application.state.run_worker = not no_worker
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    uvicorn.run(application, host=listen_host, port=listen_port, log_level=settings.log_level.lower())
 
 
 def main() -> None:

@@ -230,6 +230,49 @@ def migrate_if_needed(settings: Settings) -> None:
         upgrade(settings.database_url)
 
 
+def unsealed_secrets(session: Session) -> int:
+    """How many secrets the database holds in plain text (stream receivers' auth, connector settings)."""
+    from sqlalchemy import select
+
+    from visitorhub.core.secrets import is_sealed
+    from visitorhub.integration.connectors import KINDS
+    from visitorhub.integration.streams.auth import SECRET_FIELDS
+    from visitorhub.models import Connector, StreamSubscription
+
+    count = 0
+    for auth in session.scalars(select(StreamSubscription.auth)):
+        count += sum(
+            1 for k, v in auth.items() if k in SECRET_FIELDS and isinstance(v, str) and not is_sealed(v)
+        )
+    for kind, stored in session.execute(select(Connector.kind, Connector.settings)):
+        secret_fields = KINDS[kind].secret_fields if kind in KINDS else frozenset()
+        count += sum(
+            1 for k, v in stored.items() if k in secret_fields and isinstance(v, str) and not is_sealed(v)
+        )
+    return count
+
+
+def warn_unsealed_secrets(settings: Settings, factory: sessionmaker[Session], *, may_store: bool) -> None:
+    """Once per start: without VISITORHUB_SECRETS_KEY, say that receiver secrets are (or, through the API
+    this process serves, may be) stored unsealed, and how many are now."""
+    from visitorhub.core.secrets import UNSEALED_WARNING
+
+    if settings.secrets_key:
+        return
+    with unit_of_work(factory) as session:
+        count = unsealed_secrets(session)
+    if count or may_store:
+        logging.getLogger("visitorhub").warning("%s (%d stored now.)", UNSEALED_WARNING, count)
+
+
+class _AlembicPluginLines(logging.Filter):
+    """Alembic's "Context impl SQLiteImpl." and "Will assume transactional DDL." (and its "setup plugin"
+    lines) say nothing to a user; its "Running upgrade a -> b" lines do, and stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
 def setup_logging(settings: Settings) -> None:
     """Log lines for long-running commands. httpx logs every request's full URL at INFO, and a receiver's
     URL may carry a token in its query string: its loggers only speak from WARNING."""
@@ -238,3 +281,7 @@ def setup_logging(settings: Settings) -> None:
     )
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, logging.getLogger().level))
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicPluginLines) for f in migration.filters):
+        migration.addFilter(_AlembicPluginLines())
