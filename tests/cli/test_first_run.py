@@ -168,12 +168,17 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[str, ...]]] = {
         ("{binary_csv}", "-t", "visitors-import"),
         ("{rows}", "-t", "visitors-import", "--report", "{missing}/report.json"),
         ("{rows}", "-t", "visitors-import", "--chunk-size", "0"),
+        ("{rows}", "-t", "visitors-import", "--delimiter", "::"),
+        ("{rows}", "-t", "visitors-import", "--encoding", "klingon"),
+        ("{cp1252_csv}", "-t", "visitors-import"),
+        ("{bad_header_csv}", "-t", "visitors-import"),
     ],
     ("export",): [
         ("nope",),
         ("visitors-import",),
         ("visitors-export", "--since", "yesterday"),
         ("visitors-export", "--format", "xlsx"),
+        ("visitors-export", "-o", "{missing}.xlsx"),
         ("visitors-export", "-o", "{missing}/out.csv"),
     ],
     ("streams", "run"): [("nope",)],
@@ -198,7 +203,13 @@ def bad_files(tmp_path: Path, files: dict[str, Path]) -> dict[str, str]:
     bad_json.write_text('[{"email": "a@example.com"},, oops')
     binary_csv = tmp_path / "binary.csv"
     binary_csv.write_bytes(b"email\n\xff\xfe\x9c@example.com\n")
+    cp1252_csv = tmp_path / "cp1252.csv"
+    cp1252_csv.write_bytes("email;first_name\nzoe@example.com;Zoë\n".encode("cp1252"))
+    bad_header_csv = tmp_path / "header.csv"
+    bad_header_csv.write_text("mail,name\nzoe@example.com,Zoë\n")
     return {
+        "cp1252_csv": str(cp1252_csv),
+        "bad_header_csv": str(bad_header_csv),
         "missing": str(tmp_path / "missing"),
         "rows": str(files["rows"]),
         "bad_template": str(bad_template),
