@@ -12,6 +12,7 @@ from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, redact
 
 MAX_PER_RUN = 100_000
 MAX_PER_PAYLOAD = 1000
+DEFAULT_PER_PAYLOAD = 50
 
 
 class SubscriptionCreate(ApiModel):
@@ -26,8 +27,12 @@ class SubscriptionCreate(ApiModel):
     )
     interval_minutes: int = Field(15, ge=1, le=1440, description="Run every M minutes")
     max_per_run: int = Field(500, ge=1, le=MAX_PER_RUN, description="At most S records a run")
-    max_per_payload: int = Field(
-        50, ge=1, le=MAX_PER_PAYLOAD, description="At most bs records per POSTed JSON array"
+    max_per_payload: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PER_PAYLOAD,
+        description=f"At most bs records per POSTed JSON array (default: {DEFAULT_PER_PAYLOAD}, or maxPerRun "
+        "when smaller); at most maxPerRun",
     )
     max_attempts: int = Field(
         12, ge=1, le=1000, description="Failed attempts of one payload before it is dead-lettered"
@@ -48,7 +53,11 @@ class SubscriptionUpdate(ApiModel):
     auth: ReceiverAuth = not_null()
     interval_minutes: int = not_null(ge=1, le=1440)
     max_per_run: int = not_null(ge=1, le=MAX_PER_RUN)
-    max_per_payload: int = not_null(ge=1, le=MAX_PER_PAYLOAD)
+    max_per_payload: int = not_null(
+        ge=1,
+        le=MAX_PER_PAYLOAD,
+        description="At most maxPerRun; when only maxPerRun is lowered below it, it is lowered with it",
+    )
     max_attempts: int = not_null(ge=1, le=1000)
     start_date: datetime | None = Field(
         None, description="Rewind (or move) the cursor: the next run sends every change since this instant"
@@ -77,7 +86,7 @@ class SubscriptionRead(ApiModel):
         validation_alias="cursor_seq",
         description="The last change-log seq accepted by the receiver (or dead-lettered)",
     )
-    lag: int = Field(0, description="Changes of this stream after the cursor, in seq: 0 = up to date")
+    lag: int = Field(0, description="Records of this stream waiting after the cursor: 0 = up to date")
     pending_delivery_id: str | None = Field(
         None, description="The oldest payload waiting to be accepted, if any"
     )
@@ -169,7 +178,7 @@ class RunReport(ApiModel):
     payloads: list[PayloadOutcome] = Field(default_factory=list)
     records_delivered: int = 0
     cursor: int = 0
-    lag: int = 0
+    lag: int = Field(0, description="Records of the stream still waiting after the run")
 
     @computed_field(  # type: ignore[prop-decorator]
         description="ok (nothing failed), failed, or busy (another run holds the subscription)"
