@@ -6,9 +6,23 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field, computed_field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, redact
+
+# What check_url (core.http.parse_target) enforces, said in the schema: http(s), a host without
+# credentials, no #fragment. The check itself (and its message naming what is wrong) stays in the service.
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[^\s/?#@]+(?:[/?][^\s#]*)?$"
+URL_SCHEMA: JsonDict = {"pattern": URL_PATTERN, "format": "uri"}
+
+
+def _stream_names(schema: JsonDict) -> None:
+    """The stream names as an enum, read when the OpenAPI document is built (every family declared)."""
+    from visitorhub.integration.streams.service import streams
+
+    schema["enum"] = list(streams())
+
 
 MAX_PER_RUN = 100_000
 MAX_PER_PAYLOAD = 1000
@@ -18,9 +32,15 @@ DEFAULT_PER_PAYLOAD = 50
 class SubscriptionCreate(ApiModel):
     name: str = Field(min_length=1, max_length=100, description="A unique name (also for the CLI)")
     stream: str = Field(
-        description="What to push: an entity in its plural API form (visitors, vehicles, ...)"
+        description="What to push: an entity in its plural API form (visitors, vehicles, ...)",
+        json_schema_extra=_stream_names,
     )
-    url: str = Field(min_length=1, max_length=2000, description="The receiver: an http(s) URL")
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="The receiver: an http(s) URL",
+        json_schema_extra=URL_SCHEMA,
+    )
     auth: ReceiverAuth = Field(
         default_factory=NoAuth,
         description="none | basic (username, password) | apiKey (header, value) | hmac (secret, optional)",
@@ -48,8 +68,10 @@ class SubscriptionCreate(ApiModel):
 
 class SubscriptionUpdate(ApiModel):
     name: str = not_null(min_length=1, max_length=100)
-    stream: str = not_null(description="Cannot change; accepted when it is the current one")
-    url: str = not_null(min_length=1, max_length=2000)
+    stream: str = not_null(
+        description="Cannot change; accepted when it is the current one", json_schema_extra=_stream_names
+    )
+    url: str = not_null(min_length=1, max_length=2000, json_schema_extra=URL_SCHEMA)
     auth: ReceiverAuth = not_null()
     interval_minutes: int = not_null(ge=1, le=1440)
     max_per_run: int = not_null(ge=1, le=MAX_PER_RUN)
