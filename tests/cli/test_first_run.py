@@ -19,7 +19,7 @@ from visitorhub.migrations import upgrade
 
 FIX = "visitorhub db upgrade"
 # Commands that never need a database (or, for serve and db upgrade, create it).
-NO_DATABASE = {("version",), ("emulate", "entervo"), ("serve",), ("db", "upgrade")}
+NO_DATABASE = {("version",), ("emulate", "entervo"), ("serve",), ("db", "upgrade"), ("push",)}
 
 
 def command_paths() -> list[tuple[str, ...]]:
@@ -46,6 +46,9 @@ MINIMAL: dict[tuple[str, ...], tuple[str, ...]] = {
     ("export",): ("visitors-export",),
     ("streams", "replay"): ("0123",),
     ("connectors", "sync"): ("nope",),
+    ("channels", "show"): ("nope",),
+    ("channels", "records"): ("nope",),
+    ("channels", "reapply"): ("nope",),
 }
 
 
@@ -186,6 +189,16 @@ BAD_INPUT: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("streams", "replay"): [("no-such-delivery",)],
     ("connectors", "list"): [("extra",)],
     ("connectors", "sync"): [("nope",)],
+    ("channels", "list"): [("extra",)],
+    ("channels", "show"): [("nope",)],
+    ("channels", "records"): [("nope",), ("nope", "--status", "lost"), ("nope", "--since", "later")],
+    ("channels", "reapply"): [("nope",), ("nope", "--status", "applied")],
+    ("push",): [
+        ("{missing}.csv", "--to", "https://receiver.example.com/in"),
+        ("{rows}", "--to", "https://receiver.example.com/in", "--auth", "oauth:x"),
+        ("{rows}", "--to", "not a url", "--attempts", "1", "--wait", "0"),
+        ("{rows}", "--to", "http://127.0.0.1:9/in", "--attempts", "1", "--wait", "0"),  # private: refused
+    ],
     ("emulate", "entervo"): [("--port", "not-a-port")],
     ("serve",): [("--port", "not-a-port")],
 }

@@ -237,10 +237,14 @@ def unsealed_secrets(session: Session) -> int:
     from visitorhub.core.secrets import is_sealed
     from visitorhub.integration.connectors import KINDS
     from visitorhub.integration.streams.auth import SECRET_FIELDS
-    from visitorhub.models import Connector, StreamSubscription
+    from visitorhub.models import Channel, Connector, StreamSubscription
 
     count = 0
     for auth in session.scalars(select(StreamSubscription.auth)):
+        count += sum(
+            1 for k, v in auth.items() if k in SECRET_FIELDS and isinstance(v, str) and not is_sealed(v)
+        )
+    for auth in session.scalars(select(Channel.auth)):  # inbound: the secrets senders must present
         count += sum(
             1 for k, v in auth.items() if k in SECRET_FIELDS and isinstance(v, str) and not is_sealed(v)
         )

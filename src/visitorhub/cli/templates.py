@@ -210,7 +210,7 @@ def import_file(
         task = progress.add_task(
             f"{'Simulating' if simulate else 'Importing'} {file.name}", total=file.stat().st_size, rows=0
         )
-        csv_options = formats.CsvOptions(csv_delimiter, csv_encoding, _sources(template))
+        csv_options = formats.CsvOptions(csv_delimiter, csv_encoding, _sources(template), row_errors=True)
         rows = formats.read_rows(file, lambda size: progress.advance(task, size), csv_options)
         try:
             with progress:

@@ -121,7 +121,9 @@ def test_csv_a_line_with_too_many_or_too_few_values_fails_alone(tmp_path: Path) 
     """Such a line is read as a row that fails when the importer reads it; the rows after it go on."""
     path = tmp_path / "rows.csv"
     path.write_text("email,note\na@example.com,x\nb@example.com,y,z\n\nc@example.com\nd@example.com,w\n")
-    rows = list(read_rows(path))
+    with pytest.raises(RowFileError, match=re.escape("rows.csv, line 3: 3 values for the 2 columns")):
+        list(read_rows(path))  # by default (push, ...): the reading ends there
+    rows = list(read_rows(path, csv_options=CsvOptions(row_errors=True)))
     assert rows[0] == {"email": "a@example.com", "note": "x"}
     assert rows[3] == {"email": "d@example.com", "note": "w"}
     for row, message in (

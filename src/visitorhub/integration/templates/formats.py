@@ -49,11 +49,14 @@ class HeaderError(RowFileError):
 class CsvOptions:
     """How a CSV file is read. `delimiter` None: detected over the first lines among , ; tab and |.
     `encoding`: UTF-8 by default; a byte-order mark (UTF-8 or UTF-16, as spreadsheets write) wins over it.
-    `expected`: the outside names the template reads; a header holding none of them is a HeaderError."""
+    `expected`: the outside names the template reads; a header holding none of them is a HeaderError.
+    `row_errors`: a line with more or fewer values than the header is yielded as a MalformedRow (an import
+    fails that row alone); otherwise it is a RowFileError that ends the reading."""
 
     delimiter: str | None = None
     encoding: str = "utf-8"
     expected: frozenset[str] = frozenset()
+    row_errors: bool = False
 
 
 def delimiter_option(value: str) -> str:
@@ -193,10 +196,13 @@ def _read_csv(
                     line = reader.line_num
                     continue  # a blank line
                 if len(values) != len(names):
-                    yield MalformedRow(
+                    message = (
                         f"line {line + 1}: {len(values)} values for the {len(names)} columns of the header"
                         f" (delimiter: {_DELIMITER_NAMES[delimiter]})"
                     )
+                    if not options.row_errors:
+                        raise RowFileError(f"{path.name}, {message}")
+                    yield MalformedRow(message)
                 else:
                     yield dict(zip(names, values, strict=True))
                 line = reader.line_num
