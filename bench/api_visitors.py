@@ -2,13 +2,16 @@
 """Benchmark of the Visitor API on a large SQLite database, against a plain-ORM baseline.
 
     python bench/api_visitors.py [--visitors 1000000] [--requests 2000] [--concurrency 8] [--db PATH]
+                                 [--only visitors|smartparking]
 
-1. builds (or reuses) a SQLite file migrated with `visitorhub.migrations.upgrade` and holding N visitors;
+1. builds (or reuses) a SQLite file migrated with `visitorhub.migrations.upgrade` and holding N visitors,
+   each with a vehicle (plus a few deleted vehicles whose plates another visitor drives now);
 2. starts the real service (`python -m visitorhub serve --no-worker`) on a free loopback port;
 3. measures GET /visitors/{id} and a filtered, sorted page of GET /visitors over HTTP (httpx, one
-   client per thread);
-4. runs the same two queries through the SQLAlchemy ORM in this process (1 thread and --concurrency
-   threads), and prints a table (and bench/results/api_visitors.json) comparing the two.
+   client per thread), and POST /smartparking/visits/entry by licence plate;
+4. runs the same queries through the SQLAlchemy ORM in this process (1 thread and --concurrency
+   threads): the two reads, and the bare plate lookup smart parking makes; prints a table (and
+   bench/results/api_visitors.json) comparing them. `--only` runs one of the two phases.
 """
 
 from __future__ import annotations
@@ -34,13 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.core.db import make_engine, make_session_factory
+from visitorhub.domains.smartparking.service import plate_owner
+from visitorhub.domains.vehicles.resources import normalize_plate
 from visitorhub.migrations import upgrade
-from visitorhub.models import Visitor
+from visitorhub.models import Vehicle, Visitor
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -242,6 +247,105 @@ def populate(url: str, total: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+PLATE_SPACE = 26**4 * 1000  # AA-000-AA .. ZZ-999-ZZ
+FORMER_OWNER_EVERY = 50  # every 50th plate also sits on a deleted vehicle of another visitor
+
+
+def plate(i: int) -> str:
+    """The i-th plate, "AB-123-CD" style; i * 104729 mod PLATE_SPACE is a bijection (104729 is a prime
+    that divides no factor of 26**4 * 1000), so plates are unique and scattered over the index."""
+    j = (i * 104_729) % PLATE_SPACE
+    j, number = divmod(j, 1000)
+    letters = []
+    for _ in range(4):
+        j, k = divmod(j, 26)
+        letters.append(LETTERS[k])
+    return f"{letters[0]}{letters[1]}-{number:03d}-{letters[2]}{letters[3]}"
+
+
+def vehicle_count(path: Path) -> int:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM vehicle").fetchone()[0])
+    finally:
+        con.close()
+
+
+def populate_vehicles(url: str, seed: int) -> float:
+    """One vehicle per visitor (the i-th visitor in rowid order drives plate(i)), plus, for every 50th plate,
+    a deleted vehicle of the next visitor updated more recently: smart parking must skip it."""
+    rng = random.Random(seed + 7)
+    engine = populate_engine(url)
+    insert = Vehicle.__table__.insert()
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                ids = [row[0] for row in conn.execute(select(Visitor.visitor_id).order_by(text("rowid")))]
+            total = len(ids)
+            for tx_start in range(0, total, ROWS_PER_TRANSACTION):
+                with conn.begin():
+                    for start in range(tx_start, min(tx_start + ROWS_PER_TRANSACTION, total), BATCH_SIZE):
+                        rows = []
+                        for i in range(start, min(start + BATCH_SIZE, total)):
+                            rows.append(vehicle_row(ids[i], plate(i), None, rng))
+                            if i % FORMER_OWNER_EVERY == 0 and i + 1 < total:
+                                rows.append(vehicle_row(ids[i + 1], plate(i), rng, rng))
+                        conn.execute(insert, rows)
+                        done = min(start + BATCH_SIZE, total)
+                        elapsed = time.perf_counter() - started
+                        print(
+                            f"  populate: {done:>10,} / {total:,} visitors' vehicles  {elapsed:6.1f} s",
+                            flush=True,
+                        )
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    return time.perf_counter() - started
+
+
+def vehicle_row(
+    visitor_id: uuid.UUID, plate_text: str, deleted: random.Random | None, rng: random.Random
+) -> dict[str, Any]:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    created = now - timedelta(days=rng.uniform(30, 730))
+    updated = created + timedelta(days=rng.uniform(0, 29))
+    if deleted is not None:  # the deleted one is the latest updated: only the deletion filter skips it
+        updated = now - timedelta(days=deleted.uniform(0, 1))
+    return {
+        "visitor_id": visitor_id,
+        "name": None,
+        "maker": rng.choice(("Renault", "Peugeot", "Volkswagen", "Fiat", "Toyota", "Seat")),
+        "color": None,
+        "model": None,
+        "license_plate": plate_text,
+        "license_plate_normalized": normalize_plate(plate_text),
+        "license_plate_country": "FR",
+        "year_of_manufacture": rng.randint(2000, 2026),
+        "last_parking_session": None,
+        "deletion_date": updated if deleted is not None else None,
+        "creation_date": created,
+        "update_date": updated,
+    }
+
+
+def ensure_centres(path: Path) -> None:
+    """The centres visitors are acquired by (smart parking's pcCode must name one), added when missing."""
+    now = datetime(2026, 11, 1, tzinfo=UTC).isoformat(sep=" ").replace("+00:00", "")
+    con = sqlite3.connect(path)
+    try:
+        con.executemany(
+            "INSERT OR IGNORE INTO center (pc_code, label, country, is_westfield, has_worker, has_multi_step, "
+            "is_active, has_email_validation, has_basic_loyalty, has_registration, creation_date, update_date) "
+            "VALUES (?, ?, ?, 1, 0, 0, 1, 1, 0, 1, ?, ?)",
+            [(pc, f"Centre {pc}", pc[:2], now, now) for pc in ALL_CENTRES],
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
 def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, float | None]:
     """Make sure `path` is migrated and holds visitors; returns (visitors, populate seconds or None)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +354,10 @@ def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, flo
     if count == total:
         print(f"Reusing {path}: it already holds {count:,} visitors.")
         upgrade(url)
+        if vehicle_count(path) == 0:
+            print(f"Adding a vehicle to each of the {count:,} visitors...")
+            populate_vehicles(url, seed)
+        ensure_centres(path)
         return count, None
     if count:
         if not owned:
@@ -263,6 +371,8 @@ def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, flo
     upgrade(url)
     seconds = populate(url, total, seed)
     print(f"Populated {total:,} visitors in {seconds:.1f} s ({total / seconds:,.0f} rows/s).")
+    seconds += populate_vehicles(url, seed)
+    ensure_centres(path)
     return total, seconds
 
 
@@ -326,9 +436,9 @@ def running_server(db_path: Path, startup_timeout: float) -> Iterator[tuple[str,
             ),
             None,
         )
-        if key is None:  # the database already had keys: make a read key for the benchmark
+        if key is None:  # the database already had keys: make a key for the benchmark (smart parking writes)
             created = subprocess.run(
-                [sys.executable, "-m", "visitorhub", "keys", "create", "bench", "--scope", "read"],
+                [sys.executable, "-m", "visitorhub", "keys", "create", "bench", "--scope", "write"],
                 cwd=REPO_DIR,
                 env=env,
                 capture_output=True,
@@ -456,6 +566,9 @@ def run_load(
     )
 
 
+SMARTPARKING_PC = "FR-SC-101"
+
+
 def http_setup(base_url: str, key: str, query: str) -> Setup:
     def setup() -> tuple[Op, Callable[[], None]]:
         client = httpx.Client(
@@ -465,6 +578,12 @@ def http_setup(base_url: str, key: str, query: str) -> Setup:
 
             def op(visitor_id: uuid.UUID) -> bool:
                 return client.get(f"/visitors/{visitor_id}").status_code == 200
+
+        elif query == "smartparking":
+
+            def op(plate_text: str) -> bool:
+                body = {"pcCode": SMARTPARKING_PC, "licensePlate": plate_text}
+                return client.post("/smartparking/visits/entry", json=body).status_code == 201
 
         else:
 
@@ -500,6 +619,13 @@ def orm_setup(sessions: sessionmaker[Session], query: str) -> Setup:
                 with sessions() as session:
                     return session.get(Visitor, visitor_id) is not None
 
+        elif query == "smartparking":
+            # The bare query: the plate lookup smart parking makes (the service's own statement).
+
+            def op(plate_text: str) -> bool:
+                with sessions() as session:
+                    return plate_owner(session, plate_text) is not None
+
         else:
 
             def op(pair: tuple[str, str]) -> bool:
@@ -509,6 +635,50 @@ def orm_setup(sessions: sessionmaker[Session], query: str) -> Setup:
         return op, lambda: None
 
     return setup
+
+
+def plate_workload(visitors: int, requests: int, rng: random.Random) -> list[str]:
+    """Plates of random vehicles as a car park camera might send them (case and separators vary); a
+    fiftieth of them also sit on a deleted vehicle updated later."""
+    spellings = (lambda p: p, str.lower, lambda p: p.replace("-", " "), lambda p: p.replace("-", ""))
+    return [rng.choice(spellings)(plate(rng.randrange(visitors))) for _ in range(requests)]
+
+
+def check_smartparking(base_url: str, key: str, sessions: sessionmaker[Session], visitors: int) -> None:
+    """The entry answers the visitor the ORM's lookup finds: the live vehicle's, not the deleted one's."""
+    with (
+        httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, trust_env=False
+        ) as client,
+        sessions() as session,
+    ):
+        for i in (0, FORMER_OWNER_EVERY * (visitors // (2 * FORMER_OWNER_EVERY)), visitors - 1):
+            expected = plate_owner(session, plate(i))
+            body = {"pcCode": SMARTPARKING_PC, "licensePlate": plate(i).lower()}
+            response = client.post("/smartparking/visits/entry", json=body)
+            if response.status_code != 201 or response.json()["visitorId"] != str(expected):
+                raise RuntimeError(
+                    f"smart parking by {plate(i)}: {response.status_code} {response.text[:200]}"
+                )
+            owner_by_rowid = session.scalar(
+                select(Visitor.visitor_id).order_by(text("rowid")).offset(i).limit(1)
+            )
+            if expected != owner_by_rowid:
+                raise RuntimeError(
+                    f"plate {plate(i)} resolves to {expected}, not its live owner {owner_by_rowid}"
+                )
+
+
+def plate_query_plan(engine: Engine) -> list[str]:
+    stmt = (
+        select(Vehicle.visitor_id)
+        .where(Vehicle.license_plate_normalized == normalize_plate(plate(0)), Vehicle.deletion_date.is_(None))
+        .order_by(Vehicle.update_date.desc(), Vehicle.vehicle_id.desc())
+        .limit(1)
+    )
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -581,8 +751,14 @@ def build_table(results: dict[str, Result], concurrency: int) -> list[dict[str, 
     labels = {
         "get": ("GET /visitors/{id}", "ORM session.get(Visitor, id)"),
         "list": ("GET /visitors?countryCode&acquisitionPcCode&sort", "ORM select where/order_by/limit 25"),
+        "smartparking": (
+            "POST /smartparking/visits/entry by licensePlate",
+            "ORM plate lookup (non-deleted, latest updated)",
+        ),
     }
     for query, (http_label, orm_label) in labels.items():
+        if f"http-{query}" not in results:
+            continue
         http = results[f"http-{query}"]
         base_n, base_1 = results[f"orm-{query}-{concurrency}"], results[f"orm-{query}-1"]
         rows.append(
@@ -648,6 +824,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=120.0, help="hard limit in seconds per scenario")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each scenario")
     parser.add_argument("--seed", type=int, default=20261123, help="seed of the data and of the workload")
+    parser.add_argument(
+        "--only",
+        choices=("visitors", "smartparking"),
+        help="run one phase: the visitor reads (get, list) or smart-parking entries by plate",
+    )
     args = parser.parse_args(argv)
     if args.visitors < 1 or args.requests < 1 or args.concurrency < 1:
         parser.error("--visitors, --requests and --concurrency must be positive")
@@ -666,12 +847,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sessions = make_session_factory(engine, readonly=True)  # as the service's GET requests
     get_params, list_params, pair_stats = sample_workload(sessions, args.requests, rng)
     plan = query_plan(engine, list_params[0])
+    plates = plate_workload(visitors, args.requests, rng)
+    plate_plan = plate_query_plan(engine)
+    phases = [args.only] if args.only else ["visitors", "smartparking"]
     print(
         f"Workload: {len(get_params):,} GETs by id, {len(list_params):,} filtered pages over "
         f"{pair_stats['pairs']} (country, centre) pairs of {pair_stats['min']:,}..{pair_stats['max']:,} "
-        f"visitors (median {pair_stats['median']:,})."
+        f"visitors (median {pair_stats['median']:,}), {len(plates):,} smart-parking entries by plate."
     )
     print("Filtered page query plan (SQLite): " + "; ".join(plan))
+    print("Plate lookup query plan (SQLite): " + "; ".join(plate_plan))
 
     results: dict[str, Result] = {}
 
@@ -692,8 +877,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with running_server(db_path, startup_timeout=120.0) as (base_url, key):
             check_same_answers(base_url, key, sessions, list_params[0])
+            check_smartparking(base_url, key, sessions, visitors)
             print(f"Measuring ({args.concurrency} threads, {args.requests:,} requests per scenario)...")
-            for query, params in (("get", get_params), ("list", list_params)):
+            workloads: list[tuple[str, list[Any]]] = []
+            if "visitors" in phases:
+                workloads += [("get", get_params), ("list", list_params)]
+            if "smartparking" in phases:
+                workloads.append(("smartparking", plates))
+            for query, params in workloads:
                 measure(
                     f"http-{query}", "http", query, http_setup(base_url, key, query), params, args.concurrency
                 )
@@ -724,6 +915,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warmup": args.warmup,
             "seed": args.seed,
             "db": str(db_path),
+            "phases": phases,
         },
         "environment": {
             "python": platform.python_version(),
@@ -736,7 +928,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": round(populate_s, 1) if populate_s is not None else None,
             "rows_per_s": round(visitors / populate_s) if populate_s else None,
         },
-        "workload": {"filter_pairs": pair_stats, "list_query_plan": plan},
+        "workload": {"filter_pairs": pair_stats, "list_query_plan": plan, "plate_query_plan": plate_plan},
         "scenarios": [asdict(result) for result in results.values()],
         "table": table,
     }

@@ -362,3 +362,68 @@ class UrwAppId(StrEnum):
     ulis2 = "ulis2"
     wilenska = "wilenska"
     wroclavia = "wroclavia"
+
+
+class BookmarkType(StrEnum):
+    store = "store"
+    restaurant = "restaurant"
+    deal = "deal"
+    event = "event"
+    news = "news"
+
+
+class BookmarkSource(StrEnum):
+    visitor = "visitor"
+    lbe = "lbe"
+
+
+class DevicePlatform(StrEnum):
+    ios = "ios"
+    android = "android"
+
+
+class CardType(StrEnum):
+    american_express = "american_express"
+    jcb = "jcb"
+    visa = "visa"
+    master = "master"
+    maestro = "maestro"
+    discover = "discover"
+
+
+class ServiceType(StrEnum):
+    parking = "parking"
+
+
+class CheckinOrigin(StrEnum):
+    partner = "partner"
+    dashboard = "dashboard"
+
+
+class Currency(StrEnum):
+    AUD = "AUD"
+    EUR = "EUR"
+    GBP = "GBP"
+    NZD = "NZD"
+    USD = "USD"
+
+
+class PaymentStatus(StrEnum):
+    failed = "failed"
+    partial_refunded = "partial_refunded"
+    pending = "pending"
+    refunded = "refunded"
+    succeeded = "succeeded"
+
+
+class UpgradedFrom(StrEnum):
+    android = "android"
+    ios = "ios"
+    web = "web"
+    partner = "partner"
+    other = "other"
+
+
+class VisitType(StrEnum):
+    entry = "entry"
+    exit = "exit"

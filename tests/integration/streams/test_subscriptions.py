@@ -90,7 +90,7 @@ class TestCreate:
         ("body", "field"),
         [
             ({"stream": "Visitor"}, "stream"),
-            ({"stream": "parkings"}, "stream"),
+            ({"stream": "no-such-stream"}, "stream"),
             ({"intervalMinutes": 0}, "intervalMinutes"),
             ({"intervalMinutes": 1441}, "intervalMinutes"),
             ({"maxPerRun": 0}, "maxPerRun"),
