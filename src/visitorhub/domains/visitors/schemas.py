@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from email_validator.rfc_constants import ATEXT, CASE_INSENSITIVE_MAILBOX_NAMES, EMAIL_MAX_LENGTH
 from pydantic import AfterValidator, Field, WithJsonSchema, validate_email
@@ -62,6 +62,10 @@ def normalize_email(value: str) -> str:
 Email = Annotated[str, AfterValidator(normalize_email), WithJsonSchema({"format": "email", "type": "string"})]
 
 
+# A birth year from 1900 to this year (the bound moves with the calendar; the schema says it).
+BirthYear: Any = Field(None, ge=1900, le=date.today().year, description="From 1900 to this year")
+
+
 class _Contact(ApiModel):
     phone: str | None = Field(None, max_length=64)
     mobile_locale: str | None = Field(None, max_length=32)
@@ -96,7 +100,7 @@ class VisitorFields(_Contact, _Address):
     country_code: CountryCode
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
-    birth_year: int | None = None
+    birth_year: int | None = BirthYear
 
 
 class VisitorCreate(VisitorFields):
@@ -121,7 +125,7 @@ class VisitorUpdate(_Contact, _Address):
     gender: Gender = not_null()
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
-    birth_year: int | None = None
+    birth_year: int | None = BirthYear
 
 
 class VisitorRead(ApiModel):
