@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from tests.factories import create_visitor
 from visitorhub.cli.common import unsealed_secrets, warn_unsealed_secrets
 from visitorhub.config import Settings
 from visitorhub.core.db import make_session_factory
@@ -51,3 +52,18 @@ def test_unsealed_secrets_are_counted_and_warned_of_once(
         sealed = Settings(database_url="sqlite://", secrets_key="a passphrase")
         warn_unsealed_secrets(sealed, factory, may_store=True)
         assert _warnings(caplog) == []  # with a key, no warning (and the plain one still opens)
+
+
+def test_the_event_token_key_and_payment_tokens_count_as_unsealed_secrets(
+    client: TestClient, session: Session
+) -> None:
+    from visitorhub.core.resource import declared
+
+    visitor = create_visitor(client)["visitorId"]
+    assert unsealed_secrets(session) == 0
+    assert client.get(f"/visitors/{visitor}/event-token", params={"companyId": "37042"}).status_code == 200
+    assert unsealed_secrets(session) == 1  # the generated signing key, kept in the database
+    card = declared()["credit-cards"].example
+    assert client.post(f"/visitors/{visitor}/credit-cards", json=card).status_code == 201, card
+    session.expire_all()
+    assert unsealed_secrets(session) == 2  # its payment-method token

@@ -231,13 +231,14 @@ def migrate_if_needed(settings: Settings) -> None:
 
 
 def unsealed_secrets(session: Session) -> int:
-    """How many secrets the database holds in plain text (stream receivers' auth, connector settings)."""
-    from sqlalchemy import select
+    """How many secrets the database holds in plain text (stream receivers' and channels' auth, connector
+    settings, the event-token key, payment-method tokens)."""
+    from sqlalchemy import String, func, select, type_coerce
 
     from visitorhub.core.secrets import is_sealed
     from visitorhub.integration.connectors import KINDS
     from visitorhub.integration.streams.auth import SECRET_FIELDS
-    from visitorhub.models import Channel, Connector, StreamSubscription
+    from visitorhub.models import Channel, Connector, CreditCard, ServerSecret, StreamSubscription
 
     count = 0
     for auth in session.scalars(select(StreamSubscription.auth)):
@@ -253,6 +254,9 @@ def unsealed_secrets(session: Session) -> int:
         count += sum(
             1 for k, v in stored.items() if k in secret_fields and isinstance(v, str) and not is_sealed(v)
         )
+    count += sum(1 for value in session.scalars(select(ServerSecret.value)) if not is_sealed(value))
+    raw_token = type_coerce(CreditCard.payment_method_token, String)  # as stored, not opened
+    count += session.scalar(select(func.count()).where(raw_token.not_like("enc:%"))) or 0
     return count
 
 
