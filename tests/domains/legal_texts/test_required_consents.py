@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.domains.legal_texts.test_legal_texts import create_legal_text, iso
 from tests.factories import create_center, create_visitor
-from visitorhub.domains.visitors.resources import optins
+from visitorhub.domains.optins.resources import optins
 
 
 def consents(client: TestClient, visitor_id: str, **params: Any) -> dict[int, bool]:
