@@ -477,7 +477,9 @@ def phase_floor(url: str, csv_path: Path, rows: int) -> dict[str, Any]:
 
     def statement(table: str, columns: Sequence[str], casts: dict[str, str] | None = None) -> str:
         if table not in statements:
-            marks = ", ".join(f"CAST({mark} AS {casts[c]})" if casts and c in casts else mark for c in columns)
+            marks = ", ".join(
+                f"CAST({mark} AS {casts[c]})" if casts and c in casts else mark for c in columns
+            )
             statements[table] = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
         return statements[table]
 
@@ -523,7 +525,9 @@ def phase_floor(url: str, csv_path: Path, rows: int) -> dict[str, Any]:
             )
             for record in records
         ]  # fmt: skip
-        cursor.executemany(statement("change_log", log_columns, None if sqlite else {"data": "json"}), changes)
+        cursor.executemany(
+            statement("change_log", log_columns, None if sqlite else {"data": "json"}), changes
+        )
         if sqlite:
             connection.execute("COMMIT")
         else:
@@ -562,6 +566,8 @@ def run_child(phase: str, url: str, csv_path: Path, rows: int, chunk_size: int |
         raise RuntimeError(f"phase {phase} exited with {proc.returncode}:\n{text[-2000:]}")
     result: dict[str, Any] = json.loads(text.strip().splitlines()[-1])
     result["peak_mb"] = usage.ru_maxrss / 1024  # kB on Linux
+    # The child's own CPU time (start-up included): steadier than wall time on a shared machine.
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -577,7 +583,9 @@ VALUES_SQL = (
     " FROM visitor v JOIN vehicle c ON c.visitor_id = v.visitor_id ORDER BY v.email LIMIT :n"
 )
 # The first change records of each entity: their representation's keys must be the same.
-CHANGES_SQL = "SELECT entity, data FROM change_log WHERE seq IN (SELECT min(seq) FROM change_log GROUP BY entity)"
+CHANGES_SQL = (
+    "SELECT entity, data FROM change_log WHERE seq IN (SELECT min(seq) FROM change_log GROUP BY entity)"
+)
 
 
 def check_same_values(import_url: str, other_url: str, sample: int) -> str | None:
@@ -590,7 +598,10 @@ def check_same_values(import_url: str, other_url: str, sample: int) -> str | Non
     changes = [dict(query(url, CHANGES_SQL)) for url in (import_url, other_url)]
     if changes[1]:
         for entity, data in changes[0].items():
-            keys = [list((json.loads(d) if isinstance(d, str) else d) or {}) for d in (data, changes[1].get(entity))]
+            keys = [
+                list((json.loads(d) if isinstance(d, str) else d) or {})
+                for d in (data, changes[1].get(entity))
+            ]
             if keys[0] != keys[1]:
                 return f"{entity} change records differ in shape: {keys[0]} vs {keys[1]}"
     return None
@@ -601,9 +612,16 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    headers = ("phase", "seconds", "rows/s", "peak MB", "rows/s vs floor")
+    headers = ("phase", "seconds", "CPU s", "rows/s", "peak MB", "rows/s vs floor")
     cells = [
-        (r["phase"], fmt(r["seconds"], 1), fmt(r["rows_per_s"], 0), fmt(r["peak_mb"], 0), fmt(r["vs_floor"], 2))
+        (
+            r["phase"],
+            fmt(r["seconds"], 1),
+            fmt(r["cpu_seconds"], 1),
+            fmt(r["rows_per_s"], 0),
+            fmt(r["peak_mb"], 0),
+            fmt(r["vs_floor"], 2),
+        )
         for r in rows
     ]
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *cells, strict=False)]
@@ -721,8 +739,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     floor_rate = n / floor["seconds"]
     table = [
-        {"phase": label, "seconds": p["seconds"], "rows_per_s": n / p["seconds"], "peak_mb": p["peak_mb"],
-         "vs_floor": (n / p["seconds"]) / floor_rate}
+        {"phase": label, "seconds": p["seconds"], "cpu_seconds": p["cpu_seconds"], "rows_per_s": n / p["seconds"],
+         "peak_mb": p["peak_mb"], "vs_floor": (n / p["seconds"]) / floor_rate}
         for label, p in (
             ("template import (run_import, Visitor+Vehicle)", imported),
             ("no-change re-run (same database)", rerun),

@@ -17,6 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from visitorhub.core import changelog
+from visitorhub.core.db import BULK_PRAGMAS
 from visitorhub.core.service import CrudService, WriteContext
 
 
@@ -106,3 +107,24 @@ class _CollectionThreshold:
 
 
 bulk_collections = _CollectionThreshold(10_000)
+
+
+@contextlib.contextmanager
+def bulk_pragmas(session: Session) -> Iterator[None]:
+    """SQLite: core.db.BULK_PRAGMAS on the session's connection while the block runs (a bulk writer),
+    its own values again afterwards, so the pooled connection serves requests as configured."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    saved = []
+    for pragma in BULK_PRAGMAS:
+        name = pragma.split("=", 1)[0]
+        saved.append(f"{name}={connection.exec_driver_sql(f'PRAGMA {name}').scalar()}")
+        connection.exec_driver_sql(f"PRAGMA {pragma}")
+    try:
+        yield
+    finally:
+        connection = session.connection()
+        for pragma in saved:
+            connection.exec_driver_sql(f"PRAGMA {pragma}")
