@@ -174,6 +174,22 @@ def never_reuse_ids(metadata: MetaData) -> None:
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def _sqlite_text(value: datetime | None) -> str | None:
+    """UtcDateTime's bind processing on SQLite in one step: UTC, naive, SQLAlchemy's DATETIME storage format
+    ("2026-12-01 10:15:02.123456", the same text its own processors write)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _sqlite_bind_processor(type_: Any, dialect: Any) -> Any:
+    if isinstance(type_, UtcDateTime):
+        return _sqlite_text
+    return type_._cached_bind_processor(dialect)
+
+
 _RAW_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[int, Any]], list[int] | None]] = {}
 
 
@@ -203,7 +219,7 @@ def insert_rows(
         processors = [
             (position, processor)
             for position, name in enumerate(columns)
-            if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
+            if (processor := _sqlite_bind_processor(table.c[name].type, dialect)) is not None
         ]
         prepared = (str(compiled), processors, None if positions == sorted(positions) else positions)
         _RAW_INSERTS[key] = prepared
