@@ -80,14 +80,17 @@ class _Importer:
 
     # Content hashes ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _row_bytes(row: Mapping[str, Any]) -> bytes:
-        return orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS, default=str)
+    def _row_hasher(self, row: Mapping[str, Any]) -> Any:
+        """The row's cells hashed under the template's digest (a keyed BLAKE2b), for _content_hash."""
+        cells = orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS, default=str)
+        return hashlib.blake2b(cells, digest_size=8, key=self.digest)
 
-    def _content_hash(self, row_bytes: bytes, i: int, parent_id: Any) -> int:
+    @staticmethod
+    def _content_hash(row_hasher: Any, i: int, parent_id: Any) -> int:
         """What the template makes of the row for entity i (under parent `parent_id`), as a signed int64."""
-        data = self.digest + i.to_bytes(2, "big") + str(parent_id).encode() + b"\0" + row_bytes
-        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+        hasher = row_hasher.copy()
+        hasher.update(b"\0%d\0%s" % (i, str(parent_id).encode()))
+        return int.from_bytes(hasher.digest(), "big", signed=True)
 
     def _unchanged_rows(
         self, chunk: list[tuple[int, Mapping[str, Any]]]
@@ -161,7 +164,7 @@ class _Importer:
         stored: list[dict[tuple[Any, ...], tuple[Any, int | None]]],
         counts: list[Counter[tuple[Any, ...]]],
     ) -> list[_Operation] | None:
-        row_bytes = self._row_bytes(row)
+        row_hasher = self._row_hasher(row)
         ops: list[_Operation] = []
         for i, plan in enumerate(self.plans):
             key = own[i]
@@ -173,7 +176,7 @@ class _Importer:
                 if plan.parent_index is not None
                 else None
             )
-            if found[1] is None or found[1] != self._content_hash(row_bytes, i, parent_id):
+            if found[1] is None or found[1] != self._content_hash(row_hasher, i, parent_id):
                 return None
             ops.append(_Operation(plan, "unchanged", _Stored(found[0]), {}, key))
         return ops
@@ -198,7 +201,7 @@ class _Importer:
         for start in range(0, len(values), 500):
             for pk, content_hash, *parts in connection.execute(
                 select(*selected).where(where.in_(values[start : start + 500]))
-            ):
+            ).all():
                 key = tuple(plan.fold(a, v) for a, v in zip(attrs, parts, strict=True))
                 found.setdefault(key, (pk, content_hash))
         return found
@@ -344,7 +347,7 @@ class _Importer:
                 try:
                     if isinstance(values, RowError):
                         raise values
-                    ops = self._plan_row(values, existing, pending, self._row_bytes(rows[index]))
+                    ops = self._plan_row(values, existing, pending, self._row_hasher(rows[index]))
                     row_batch = batch if batch is not None else WriteBatch(self.session, self.ctx)
                     for op in ops:
                         op.apply(row_batch)
@@ -395,7 +398,7 @@ class _Importer:
         row_values: list[dict[str, Any] | None],
         existing: dict[int, dict[tuple[Any, ...], Any]],
         pending: dict[int, dict[tuple[Any, ...], _Operation]],
-        row_bytes: bytes,
+        row_hasher: Any,
     ) -> list[_Operation]:
         ops: list[_Operation] = []
         resolved: list[Any] = []
@@ -440,7 +443,7 @@ class _Importer:
                     else:
                         diff = {}
                     if diff and hash_attr is not None:
-                        diff[hash_attr] = self._content_hash(row_bytes, i, parent_id)
+                        diff[hash_attr] = self._content_hash(row_hasher, i, parent_id)
                     op = _Operation(plan, "update" if diff else "unchanged", match, diff, key)
                 elif plan.insert:
                     values = {**{k: v for k, v in plan.defaults.items() if k not in values}, **values}
@@ -456,7 +459,7 @@ class _Importer:
                     full = {**{k: v for k, v in plan.create_defaults.items() if k not in values}, **values}
                     planned = service.plan_create(self.session, full, self.ctx)
                     if hash_attr is not None:
-                        planned[hash_attr] = self._content_hash(row_bytes, i, parent_id)
+                        planned[hash_attr] = self._content_hash(row_hasher, i, parent_id)
                     op = _Operation(plan, "insert", None, planned, key)
                 else:
                     shown = dict(zip(plan.key, key[-len(plan.key) :] if key else (), strict=False))
