@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -198,13 +199,17 @@ def insert_rows(
 ) -> None:
     """INSERT `rows` (values in the order of `columns`) into `table` with one executemany.
 
-    On SQLite the rows go to the driver's executemany as they are (exec_driver_sql), each value through its column type's bind
-    processor (what SQLAlchemy would apply), the statement compiled once: SQLAlchemy's per-row parameter
-    handling costs more than SQLite's insert itself. Elsewhere (PostgreSQL: insertmanyvalues, a few
-    statements of many rows each) through SQLAlchemy Core."""
+    On SQLite the rows go to the driver's executemany as they are (exec_driver_sql), each value through its
+    column type's bind processor (what SQLAlchemy would apply), the statement compiled once: SQLAlchemy's
+    per-row parameter handling costs more than SQLite's insert itself. On PostgreSQL with psycopg, COPY
+    (measured in bench/README.md: twice the rows/s of insertmanyvalues, a third of the client's CPU);
+    elsewhere through SQLAlchemy Core."""
     if not rows:
         return
     dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _copy_rows(connection, table, columns, rows)
+        return
     if dialect.name != "sqlite":
         connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
@@ -234,3 +239,32 @@ def insert_rows(
         rows = converted
     # A driver-level statement: events fire and errors are wrapped (IntegrityError...) as for any other.
     connection.exec_driver_sql(sql, rows)
+
+
+def _copy_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL: COPY ... FROM STDIN in the connection's transaction, each value through its column type's
+    bind processor; a database error is raised as SQLAlchemy's (IntegrityError...), as an INSERT's would be."""
+    dialect = connection.dialect
+    processors = [
+        (position, processor)
+        for position, name in enumerate(columns)
+        if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
+    ]
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                if processors:
+                    values = list(row)
+                    for position, processor in processors:
+                        values[position] = processor(values[position])
+                    copy.write_row(values)
+                else:
+                    copy.write_row(row)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
