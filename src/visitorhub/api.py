@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from visitorhub.core.router import resource_router, route_order
 from visitorhub.domains import all_resources, endpoint_routers
+from visitorhub.integration.channels import endpoints as channels
 from visitorhub.integration.connectors import endpoints as connectors
 from visitorhub.integration.streams import endpoints as streams
 from visitorhub.integration.templates import endpoints as templates
@@ -29,6 +30,7 @@ def build_api_router() -> APIRouter:
         *(resource_router(resource) for resource in all_resources().values() if resource.operations),
         streams.router,
         connectors.router,
+        channels.router,
         templates.router,
     ]
     routes = [route for part in parts for route in part.routes]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from visitorhub import __version__
-from visitorhub.cli import connectors, emulate, streams, templates
+from visitorhub.cli import channels, connectors, emulate, push, streams, templates
 from visitorhub.cli.common import (
     app_errors,
     err,
@@ -42,6 +42,8 @@ templates.register(app)
 streams.register(app)
 emulate.register(app)
 connectors.register(app)
+channels.register(app)
+push.register(app)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from visitorhub.core.db import Base, never_reuse_ids
 from visitorhub.models.apikey import ApiKey
 from visitorhub.models.center import Center, VisitorCenter
 from visitorhub.models.changelog import ChangeLogEntry
+from visitorhub.models.channel import Channel, ChannelRecord
 from visitorhub.models.connector import Connector, ConnectorRecord, ConnectorRun
 from visitorhub.models.integration import IntegrationTemplate
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt, StreamPayload, StreamSubscription
@@ -14,6 +15,8 @@ __all__ = [
     "ApiKey",
     "Center",
     "ChangeLogEntry",
+    "Channel",
+    "ChannelRecord",
     "Connector",
     "ConnectorRecord",
     "ConnectorRun",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from visitorhub.core import auth
 from visitorhub.core.deps import AppSettings, DbSession
+from visitorhub.integration.channels.metrics import ChannelCollector
 from visitorhub.integration.connectors.metrics import ConnectorCollector
 from visitorhub.integration.streams.service import lag as stream_lag
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
@@ -84,11 +85,13 @@ def _metrics_auth(
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
     description="Stream deliveries by outcome, records delivered and lag per subscription; connector calls "
-    "and records by outcome, lag and failed records per connector. Needs a key "
+    "and records by outcome, lag and failed records per connector; payloads, records, duplicates and "
+    "quarantined records per inbound channel. Needs a key "
     "(read scope) unless VISITORHUB_METRICS_PUBLIC=true.",
 )
 def metrics(session: DbSession) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StreamCollector(session))
     registry.register(ConnectorCollector(session))
+    registry.register(ChannelCollector(session))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
