@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from visitorhub.core import changelog
@@ -125,6 +126,9 @@ def bulk_pragmas(session: Session) -> Iterator[None]:
     try:
         yield
     finally:
-        connection = session.connection()
-        for pragma in saved:
-            connection.exec_driver_sql(f"PRAGMA {pragma}")
+        # After an error the session may refuse statements until rolled back: its error must not be
+        # masked by this one (the pooled connection then keeps the larger cache until it is recycled).
+        with contextlib.suppress(SQLAlchemyError):
+            connection = session.connection()
+            for pragma in saved:
+                connection.exec_driver_sql(f"PRAGMA {pragma}")

@@ -1235,3 +1235,37 @@ class TestCollections:
                 assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
             assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
         assert gc.get_threshold() == before
+
+
+class TestBulkPragmas:
+    """On SQLite an import's connection gets core.db.BULK_PRAGMAS while it runs, its own settings after."""
+
+    @staticmethod
+    def cache_size(session: Session) -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+
+    def test_set_while_importing_and_restored(self, session: Session) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        before = self.cache_size(session)
+        seen: list[int] = []
+        report = run_import(
+            session, IMPORT, [row(1), row(2)], ImportOptions(chunk_size=1),
+            progress=lambda _n: seen.append(self.cache_size(session)),
+        )  # fmt: skip
+        assert report.failed == 0
+        assert seen == [-65536, -65536]
+        assert self.cache_size(session) == before != -65536
+
+    def test_restored_when_the_rows_fail(self, session: Session) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        before = self.cache_size(session)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            yield row(1)
+            raise OSError("the file went away")
+
+        with pytest.raises(OSError, match="went away"):
+            run_import(session, IMPORT, rows())
+        assert self.cache_size(session) == before
