@@ -2,13 +2,19 @@
 """Benchmark of the Visitor API on a large SQLite database, against a plain-ORM baseline.
 
     python bench/api_visitors.py [--visitors 1000000] [--requests 2000] [--concurrency 8] [--db PATH]
+                                 [--participants 100000] [--only visitors|smartparking|rankings]
 
-1. builds (or reuses) a SQLite file migrated with `visitorhub.migrations.upgrade` and holding N visitors;
+1. builds (or reuses) a SQLite file migrated with `visitorhub.migrations.upgrade` and holding N visitors,
+   each with a vehicle (plus a few deleted vehicles whose plates another visitor drives now), and a
+   challenge whose participants are the first --participants of them (rankings phase);
 2. starts the real service (`python -m visitorhub serve --no-worker`) on a free loopback port;
-3. measures GET /visitors/{id} and a filtered, sorted page of GET /visitors over HTTP (httpx, one
-   client per thread);
-4. runs the same two queries through the SQLAlchemy ORM in this process (1 thread and --concurrency
-   threads), and prints a table (and bench/results/api_visitors.json) comparing the two.
+3. measures over HTTP (httpx, one client per thread) GET /visitors/{id} and a filtered, sorted page of
+   GET /visitors (visitors phase), POST /smartparking/visits/entry by licence plate (smartparking phase),
+   and GET /visitors/{id}/rankings of random participants (rankings phase);
+4. runs the same queries through the SQLAlchemy ORM in this process (1 thread and --concurrency threads):
+   the two reads, the bare plate lookup smart parking makes and the bare ranking queries; prints a table
+   (and bench/results/api_visitors.json) comparing them. `--only` runs one phase (rankings alone on a
+   database of --participants visitors unless --visitors says otherwise).
 """
 
 from __future__ import annotations
@@ -34,13 +40,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.core.db import make_engine, make_session_factory
+from visitorhub.domains.challenges import ranking
+from visitorhub.domains.smartparking.service import plate_owner
+from visitorhub.domains.vehicles.resources import normalize_plate
 from visitorhub.migrations import upgrade
-from visitorhub.models import Visitor
+from visitorhub.models import Challenge, Vehicle, Visitor, VisitorChallenge
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -50,6 +59,9 @@ JSON_PATH = RESULTS_DIR / "api_visitors.json"
 BATCH_SIZE = 20_000  # rows per executemany
 ROWS_PER_TRANSACTION = 200_000  # -> 5 transactions for 1M visitors
 PAGE_LIMIT = 25
+RANKING_CHALLENGE = "bench-rankings"  # genericName of the benchmark's challenge
+RANKING_TOP = 10  # winnerNumber: topRanking shows the 10 best
+PHASES = ("visitors", "smartparking", "rankings")
 
 # Realistic, skewed data: 10 countries, 5 centres each (50 in all); 85% of visitors are acquired by a
 # centre of their own country, the rest by any centre.
@@ -242,6 +254,105 @@ def populate(url: str, total: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+PLATE_SPACE = 26**4 * 1000  # AA-000-AA .. ZZ-999-ZZ
+FORMER_OWNER_EVERY = 50  # every 50th plate also sits on a deleted vehicle of another visitor
+
+
+def plate(i: int) -> str:
+    """The i-th plate, "AB-123-CD" style; i * 104729 mod PLATE_SPACE is a bijection (104729 is a prime
+    that divides no factor of 26**4 * 1000), so plates are unique and scattered over the index."""
+    j = (i * 104_729) % PLATE_SPACE
+    j, number = divmod(j, 1000)
+    letters = []
+    for _ in range(4):
+        j, k = divmod(j, 26)
+        letters.append(LETTERS[k])
+    return f"{letters[0]}{letters[1]}-{number:03d}-{letters[2]}{letters[3]}"
+
+
+def vehicle_count(path: Path) -> int:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM vehicle").fetchone()[0])
+    finally:
+        con.close()
+
+
+def populate_vehicles(url: str, seed: int) -> float:
+    """One vehicle per visitor (the i-th visitor in rowid order drives plate(i)), plus, for every 50th plate,
+    a deleted vehicle of the next visitor updated more recently: smart parking must skip it."""
+    rng = random.Random(seed + 7)
+    engine = populate_engine(url)
+    insert = Vehicle.__table__.insert()
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                ids = [row[0] for row in conn.execute(select(Visitor.visitor_id).order_by(text("rowid")))]
+            total = len(ids)
+            for tx_start in range(0, total, ROWS_PER_TRANSACTION):
+                with conn.begin():
+                    for start in range(tx_start, min(tx_start + ROWS_PER_TRANSACTION, total), BATCH_SIZE):
+                        rows = []
+                        for i in range(start, min(start + BATCH_SIZE, total)):
+                            rows.append(vehicle_row(ids[i], plate(i), None, rng))
+                            if i % FORMER_OWNER_EVERY == 0 and i + 1 < total:
+                                rows.append(vehicle_row(ids[i + 1], plate(i), rng, rng))
+                        conn.execute(insert, rows)
+                        done = min(start + BATCH_SIZE, total)
+                        elapsed = time.perf_counter() - started
+                        print(
+                            f"  populate: {done:>10,} / {total:,} visitors' vehicles  {elapsed:6.1f} s",
+                            flush=True,
+                        )
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    return time.perf_counter() - started
+
+
+def vehicle_row(
+    visitor_id: uuid.UUID, plate_text: str, deleted: random.Random | None, rng: random.Random
+) -> dict[str, Any]:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    created = now - timedelta(days=rng.uniform(30, 730))
+    updated = created + timedelta(days=rng.uniform(0, 29))
+    if deleted is not None:  # the deleted one is the latest updated: only the deletion filter skips it
+        updated = now - timedelta(days=deleted.uniform(0, 1))
+    return {
+        "visitor_id": visitor_id,
+        "name": None,
+        "maker": rng.choice(("Renault", "Peugeot", "Volkswagen", "Fiat", "Toyota", "Seat")),
+        "color": None,
+        "model": None,
+        "license_plate": plate_text,
+        "license_plate_normalized": normalize_plate(plate_text),
+        "license_plate_country": "FR",
+        "year_of_manufacture": rng.randint(2000, 2026),
+        "last_parking_session": None,
+        "deletion_date": updated if deleted is not None else None,
+        "creation_date": created,
+        "update_date": updated,
+    }
+
+
+def ensure_centres(path: Path) -> None:
+    """The centres visitors are acquired by (smart parking's pcCode must name one), added when missing."""
+    now = datetime(2026, 11, 1, tzinfo=UTC).isoformat(sep=" ").replace("+00:00", "")
+    con = sqlite3.connect(path)
+    try:
+        con.executemany(
+            "INSERT OR IGNORE INTO center (pc_code, label, country, is_westfield, has_worker, has_multi_step, "
+            "is_active, has_email_validation, has_basic_loyalty, has_registration, creation_date, update_date) "
+            "VALUES (?, ?, ?, 1, 0, 0, 1, 1, 0, 1, ?, ?)",
+            [(pc, f"Centre {pc}", pc[:2], now, now) for pc in ALL_CENTRES],
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
 def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, float | None]:
     """Make sure `path` is migrated and holds visitors; returns (visitors, populate seconds or None)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +361,10 @@ def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, flo
     if count == total:
         print(f"Reusing {path}: it already holds {count:,} visitors.")
         upgrade(url)
+        if vehicle_count(path) == 0:
+            print(f"Adding a vehicle to each of the {count:,} visitors...")
+            populate_vehicles(url, seed)
+        ensure_centres(path)
         return count, None
     if count:
         if not owned:
@@ -263,6 +378,8 @@ def prepare_db(path: Path, total: int, seed: int, owned: bool) -> tuple[int, flo
     upgrade(url)
     seconds = populate(url, total, seed)
     print(f"Populated {total:,} visitors in {seconds:.1f} s ({total / seconds:,.0f} rows/s).")
+    seconds += populate_vehicles(url, seed)
+    ensure_centres(path)
     return total, seconds
 
 
@@ -326,9 +443,9 @@ def running_server(db_path: Path, startup_timeout: float) -> Iterator[tuple[str,
             ),
             None,
         )
-        if key is None:  # the database already had keys: make a read key for the benchmark
+        if key is None:  # the database already had keys: make a key for the benchmark (smart parking writes)
             created = subprocess.run(
-                [sys.executable, "-m", "visitorhub", "keys", "create", "bench", "--scope", "read"],
+                [sys.executable, "-m", "visitorhub", "keys", "create", "bench", "--scope", "write"],
                 cwd=REPO_DIR,
                 env=env,
                 capture_output=True,
@@ -456,6 +573,9 @@ def run_load(
     )
 
 
+SMARTPARKING_PC = "FR-SC-101"
+
+
 def http_setup(base_url: str, key: str, query: str) -> Setup:
     def setup() -> tuple[Op, Callable[[], None]]:
         client = httpx.Client(
@@ -465,6 +585,12 @@ def http_setup(base_url: str, key: str, query: str) -> Setup:
 
             def op(visitor_id: uuid.UUID) -> bool:
                 return client.get(f"/visitors/{visitor_id}").status_code == 200
+
+        elif query == "smartparking":
+
+            def op(plate_text: str) -> bool:
+                body = {"pcCode": SMARTPARKING_PC, "licensePlate": plate_text}
+                return client.post("/smartparking/visits/entry", json=body).status_code == 201
 
         else:
 
@@ -500,6 +626,13 @@ def orm_setup(sessions: sessionmaker[Session], query: str) -> Setup:
                 with sessions() as session:
                     return session.get(Visitor, visitor_id) is not None
 
+        elif query == "smartparking":
+            # The bare query: the plate lookup smart parking makes (the service's own statement).
+
+            def op(plate_text: str) -> bool:
+                with sessions() as session:
+                    return plate_owner(session, plate_text) is not None
+
         else:
 
             def op(pair: tuple[str, str]) -> bool:
@@ -509,6 +642,229 @@ def orm_setup(sessions: sessionmaker[Session], query: str) -> Setup:
         return op, lambda: None
 
     return setup
+
+
+def plate_workload(visitors: int, requests: int, rng: random.Random) -> list[str]:
+    """Plates of random vehicles as a car park camera might send them (case and separators vary); a
+    fiftieth of them also sit on a deleted vehicle updated later."""
+    spellings = (lambda p: p, str.lower, lambda p: p.replace("-", " "), lambda p: p.replace("-", ""))
+    return [rng.choice(spellings)(plate(rng.randrange(visitors))) for _ in range(requests)]
+
+
+def check_smartparking(base_url: str, key: str, sessions: sessionmaker[Session], visitors: int) -> None:
+    """The entry answers the visitor the ORM's lookup finds: the live vehicle's, not the deleted one's."""
+    with (
+        httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, trust_env=False
+        ) as client,
+        sessions() as session,
+    ):
+        for i in (0, FORMER_OWNER_EVERY * (visitors // (2 * FORMER_OWNER_EVERY)), visitors - 1):
+            expected = plate_owner(session, plate(i))
+            body = {"pcCode": SMARTPARKING_PC, "licensePlate": plate(i).lower()}
+            response = client.post("/smartparking/visits/entry", json=body)
+            if response.status_code != 201 or response.json()["visitorId"] != str(expected):
+                raise RuntimeError(
+                    f"smart parking by {plate(i)}: {response.status_code} {response.text[:200]}"
+                )
+            owner_by_rowid = session.scalar(
+                select(Visitor.visitor_id).order_by(text("rowid")).offset(i).limit(1)
+            )
+            if expected != owner_by_rowid:
+                raise RuntimeError(
+                    f"plate {plate(i)} resolves to {expected}, not its live owner {owner_by_rowid}"
+                )
+
+
+def plate_query_plan(engine: Engine) -> list[str]:
+    stmt = (
+        select(Vehicle.visitor_id)
+        .where(Vehicle.license_plate_normalized == normalize_plate(plate(0)), Vehicle.deletion_date.is_(None))
+        .order_by(Vehicle.update_date.desc(), Vehicle.vehicle_id.desc())
+        .limit(1)
+    )
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rankings: a challenge with many participants
+# ---------------------------------------------------------------------------------------------------
+
+
+def prepare_challenge(url: str, participants: int, seed: int) -> tuple[int, float | None]:
+    """The benchmark challenge, with the first `participants` visitors taking part (reused when the file
+    already holds it with that many); returns (challenge id, populate seconds or None)."""
+    engine = populate_engine(url)
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                select(Challenge.challenge_id).where(Challenge.generic_name == RANKING_CHALLENGE)
+            ).scalar()
+            if found is not None:
+                count = conn.execute(
+                    select(func.count()).where(VisitorChallenge.challenge_id == found)
+                ).scalar_one()
+                if count == participants:
+                    print(f"Reusing challenge {found}: it already has {count:,} participants.")
+                    return int(found), None
+                conn.execute(
+                    VisitorChallenge.__table__.delete().where(VisitorChallenge.challenge_id == found)
+                )
+                conn.execute(Challenge.__table__.delete().where(Challenge.challenge_id == found))
+            started = time.perf_counter()
+            challenge_id = populate_challenge(conn, participants, seed)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        seconds = time.perf_counter() - started
+        print(f"Challenge {challenge_id}: {participants:,} participants in {seconds:.1f} s.")
+        return challenge_id, seconds
+    finally:
+        engine.dispose()
+
+
+def populate_challenge(conn: Any, participants: int, seed: int) -> int:
+    visitors = list(
+        conn.execute(select(Visitor.visitor_id).order_by(Visitor.creation_date).limit(participants)).scalars()
+    )
+    if len(visitors) < participants:
+        sys.exit(
+            f"The database holds {len(visitors):,} visitors, fewer than --participants {participants:,}."
+        )
+    now = datetime.now(UTC)
+    challenge_id = conn.execute(
+        Challenge.__table__.insert().returning(Challenge.challenge_id),
+        {
+            "pc_code": ALL_CENTRES[0],
+            "generic_name": RANKING_CHALLENGE,
+            "type": "step_counter",
+            "start_date": now - timedelta(days=30),
+            "end_date": now + timedelta(days=3650),
+            "timezone": "Europe/Paris",
+            "image_url": None,
+            "winner_number": RANKING_TOP,
+            "reward_expiration_seconds": 86400,
+            "status": "active",
+            "display_name": [],
+            "description": [],
+            "reward_detail": [],
+            "creation_date": now,
+            "update_date": now,
+        },
+    ).scalar_one()
+    rng = random.Random(seed)
+    for start in range(0, participants, BATCH_SIZE):
+        rows = []
+        for visitor_id in visitors[start : start + BATCH_SIZE]:
+            # Step counts: skewed, one in ten still at 0 (a large tie); reached at random instants.
+            points = int(rng.gammavariate(1.5, 3000)) if rng.random() < 0.9 else 0
+            reached = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
+            rows.append(
+                {
+                    "visitor_id": visitor_id,
+                    "challenge_id": challenge_id,
+                    "points": points,
+                    "points_reached_at": reached,
+                    "total_entry_count": rng.randint(0, 60),
+                    "bonus_entry_count": 0,
+                    "last_entry_date": reached,
+                    "reward_unlocked": False,
+                    "reward_received": False,
+                    "reward_expiration_date": None,
+                    "registered_date": now - timedelta(days=30),
+                    "creation_date": now - timedelta(days=30),
+                    "update_date": reached,
+                }
+            )
+        conn.execute(VisitorChallenge.__table__.insert(), rows)
+    return int(challenge_id)
+
+
+def sample_participants(
+    sessions: sessionmaker[Session], challenge_id: int, requests: int, rng: random.Random
+) -> list[uuid.UUID]:
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(VisitorChallenge.visitor_id)
+                .where(VisitorChallenge.challenge_id == challenge_id)
+                .order_by(func.random())
+                .limit(requests)
+            )
+        )
+    params = [ids[i % len(ids)] for i in range(requests)]
+    rng.shuffle(params)
+    return params
+
+
+def ranking_queries(session: Session, visitor_id: uuid.UUID, challenge_id: int) -> int:
+    """The bare ranking queries the endpoint runs for one participation: its row, its position (two
+    index counts), the top and its neighbours; returns the position."""
+    participation = session.scalars(
+        select(VisitorChallenge).where(
+            VisitorChallenge.visitor_id == visitor_id, VisitorChallenge.challenge_id == challenge_id
+        )
+    ).one()
+    position = ranking.position(session, participation)
+    ranking.top(session, challenge_id, RANKING_TOP)
+    ranking.neighbours(session, participation, position, 2)
+    return position
+
+
+def rankings_http_setup(base_url: str, key: str) -> Setup:
+    def setup() -> tuple[Op, Callable[[], None]]:
+        client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30.0, trust_env=False
+        )
+
+        def op(visitor_id: uuid.UUID) -> bool:
+            return client.get(f"/visitors/{visitor_id}/rankings").status_code == 200
+
+        return op, client.close
+
+    return setup
+
+
+def rankings_orm_setup(sessions: sessionmaker[Session], challenge_id: int) -> Setup:
+    def setup() -> tuple[Op, Callable[[], None]]:
+        def op(visitor_id: uuid.UUID) -> bool:
+            with sessions() as session:
+                return ranking_queries(session, visitor_id, challenge_id) >= 1
+
+        return op, lambda: None
+
+    return setup
+
+
+def ranking_plan(engine: Engine, challenge_id: int) -> list[str]:
+    """SQLite's plan of the position count: a range of ix_visitor_challenge_ranking."""
+    stmt = (
+        select(func.count())
+        .select_from(VisitorChallenge)
+        .where(VisitorChallenge.challenge_id == challenge_id, VisitorChallenge.points > 1000)
+    )
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+def check_same_ranking(
+    base_url: str, key: str, sessions: sessionmaker[Session], challenge_id: int, visitor_ids: list[uuid.UUID]
+) -> None:
+    """The endpoint's position must be the bare queries' position."""
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {key}"}, trust_env=False
+    ) as client:
+        for visitor_id in visitor_ids[:20]:
+            response = client.get(f"/visitors/{visitor_id}/rankings")
+            response.raise_for_status()
+            items = [i for i in response.json()["data"] if i["challenge"]["challengeId"] == challenge_id]
+            with sessions() as session:
+                expected = ranking_queries(session, visitor_id, challenge_id)
+            if len(items) != 1 or items[0]["visitorRankingPosition"] != expected:
+                raise RuntimeError(f"rankings of {visitor_id}: API {items[:1]} vs position {expected}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -581,8 +937,15 @@ def build_table(results: dict[str, Result], concurrency: int) -> list[dict[str, 
     labels = {
         "get": ("GET /visitors/{id}", "ORM session.get(Visitor, id)"),
         "list": ("GET /visitors?countryCode&acquisitionPcCode&sort", "ORM select where/order_by/limit 25"),
+        "rankings": ("GET /visitors/{id}/rankings", "ranking queries: row, position, top, neighbours"),
+        "smartparking": (
+            "POST /smartparking/visits/entry by licensePlate",
+            "ORM plate lookup (non-deleted, latest updated)",
+        ),
     }
     for query, (http_label, orm_label) in labels.items():
+        if f"http-{query}" not in results:
+            continue
         http = results[f"http-{query}"]
         base_n, base_1 = results[f"orm-{query}-{concurrency}"], results[f"orm-{query}-1"]
         rows.append(
@@ -641,7 +1004,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--visitors", type=int, default=1_000_000, help="visitors in the database")
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        help="visitors in the database (default 1,000,000; --participants with --only rankings)",
+    )
+    parser.add_argument(
+        "--participants", type=int, default=100_000, help="participants of the rankings phase's challenge"
+    )
+    parser.add_argument(
+        "--only",
+        choices=PHASES,
+        help="run one phase: visitors (get, list), smartparking (entries by plate) or rankings",
+    )
     parser.add_argument("--requests", type=int, default=2000, help="measured requests/ops per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (HTTP and ORM)")
     parser.add_argument("--db", type=Path, help="SQLite file to (re)use; default bench/results/visitors-N.db")
@@ -649,8 +1024,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each scenario")
     parser.add_argument("--seed", type=int, default=20261123, help="seed of the data and of the workload")
     args = parser.parse_args(argv)
-    if args.visitors < 1 or args.requests < 1 or args.concurrency < 1:
-        parser.error("--visitors, --requests and --concurrency must be positive")
+    if args.visitors is None:
+        args.visitors = args.participants if args.only == "rankings" else 1_000_000
+    if min(args.visitors, args.requests, args.concurrency, args.participants) < 1:
+        parser.error("--visitors, --requests, --concurrency and --participants must be positive")
+    if args.only != "visitors" and args.participants > args.visitors:
+        parser.error("--participants cannot exceed --visitors (participants are visitors)")
     return args
 
 
@@ -661,17 +1040,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path: Path = (args.db or RESULTS_DIR / f"visitors-{args.visitors}.db").resolve()
     visitors, populate_s = prepare_db(db_path, args.visitors, args.seed, owned)
 
+    phases = [args.only] if args.only else list(PHASES)
+    challenge_id, challenge_s = None, None
+    if "rankings" in phases:
+        challenge_id, challenge_s = prepare_challenge(sqlite_url(db_path), args.participants, args.seed + 2)
+
     rng = random.Random(args.seed + 1)
     engine = make_engine(sqlite_url(db_path))  # the service's engine settings (WAL, pragmas)
     sessions = make_session_factory(engine, readonly=True)  # as the service's GET requests
-    get_params, list_params, pair_stats = sample_workload(sessions, args.requests, rng)
-    plan = query_plan(engine, list_params[0])
-    print(
-        f"Workload: {len(get_params):,} GETs by id, {len(list_params):,} filtered pages over "
-        f"{pair_stats['pairs']} (country, centre) pairs of {pair_stats['min']:,}..{pair_stats['max']:,} "
-        f"visitors (median {pair_stats['median']:,})."
-    )
-    print("Filtered page query plan (SQLite): " + "; ".join(plan))
+    workloads: list[tuple[str, list[Any]]] = []
+    plan: list[str] = []
+    pair_stats: dict[str, int] = {}
+    list_params: list[tuple[str, str]] = []
+    if "visitors" in phases:
+        get_params, list_params, pair_stats = sample_workload(sessions, args.requests, rng)
+        plan = query_plan(engine, list_params[0])
+        print(
+            f"Workload: {len(get_params):,} GETs by id, {len(list_params):,} filtered pages over "
+            f"{pair_stats['pairs']} (country, centre) pairs of {pair_stats['min']:,}..{pair_stats['max']:,} "
+            f"visitors (median {pair_stats['median']:,})."
+        )
+        print("Filtered page query plan (SQLite): " + "; ".join(plan))
+        workloads += [("get", get_params), ("list", list_params)]
+    rank_params: list[uuid.UUID] = []
+    rank_plan: list[str] = []
+    if challenge_id is not None:
+        rank_params = sample_participants(sessions, challenge_id, args.requests, rng)
+        rank_plan = ranking_plan(engine, challenge_id)
+        print(f"Rankings: {len(rank_params):,} GETs of random participants of {args.participants:,}.")
+        print("Position count query plan (SQLite): " + "; ".join(rank_plan))
+        workloads.append(("rankings", rank_params))
+    plates: list[str] = []
+    plate_plan: list[str] = []
+    if "smartparking" in phases:
+        plates = plate_workload(visitors, args.requests, rng)
+        plate_plan = plate_query_plan(engine)
+        print(f"Smart parking: {len(plates):,} entries by plate.")
+        print("Plate lookup query plan (SQLite): " + "; ".join(plate_plan))
+        workloads.append(("smartparking", plates))
 
     results: dict[str, Result] = {}
 
@@ -691,16 +1097,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with running_server(db_path, startup_timeout=120.0) as (base_url, key):
-            check_same_answers(base_url, key, sessions, list_params[0])
+            if list_params:
+                check_same_answers(base_url, key, sessions, list_params[0])
+            if plates:
+                check_smartparking(base_url, key, sessions, visitors)
+            if challenge_id is not None:
+                check_same_ranking(base_url, key, sessions, challenge_id, rank_params)
             print(f"Measuring ({args.concurrency} threads, {args.requests:,} requests per scenario)...")
-            for query, params in (("get", get_params), ("list", list_params)):
-                measure(
-                    f"http-{query}", "http", query, http_setup(base_url, key, query), params, args.concurrency
-                )
+            for query, params in workloads:
+                if query == "rankings":
+                    assert challenge_id is not None
+                    http, orm = rankings_http_setup(base_url, key), rankings_orm_setup(sessions, challenge_id)
+                else:
+                    http, orm = http_setup(base_url, key, query), orm_setup(sessions, query)
+                measure(f"http-{query}", "http", query, http, params, args.concurrency)
                 for threads in sorted({1, args.concurrency}):
-                    measure(
-                        f"orm-{query}-{threads}", "orm", query, orm_setup(sessions, query), params, threads
-                    )
+                    measure(f"orm-{query}-{threads}", "orm", query, orm, params, threads)
     finally:
         engine.dispose()
 
@@ -717,7 +1129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).as_posix(), *(argv if argv is not None else sys.argv[1:])]),
         "config": {
+            "phases": phases,
             "visitors": visitors,
+            "participants": args.participants if challenge_id is not None else None,
             "requests": args.requests,
             "concurrency": args.concurrency,
             "time_limit_s": args.time_limit,
@@ -736,12 +1150,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": round(populate_s, 1) if populate_s is not None else None,
             "rows_per_s": round(visitors / populate_s) if populate_s else None,
         },
-        "workload": {"filter_pairs": pair_stats, "list_query_plan": plan},
+        "workload": {
+            "filter_pairs": pair_stats,
+            "list_query_plan": plan,
+            "plate_query_plan": plate_plan,
+            "ranking_position_query_plan": rank_plan,
+            "challenge_populate_s": round(challenge_s, 1) if challenge_s is not None else None,
+        },
         "scenarios": [asdict(result) for result in results.values()],
         "table": table,
     }
-    JSON_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Wrote {JSON_PATH.relative_to(REPO_DIR)}.")
+    json_path = JSON_PATH.with_name(f"api_visitors-{args.only}.json") if args.only else JSON_PATH
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"Wrote {json_path.relative_to(REPO_DIR)}.")
     failed = any(r.errors or r.hit_time_limit for r in results.values())
     return 1 if failed else 0
 

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often the worker looks for subscriptions that are due."
     )
+    event_token_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        repr=False,
+        description="HS256 key that signs visitors' event tokens (at least 32 characters). Unset: one is "
+        "generated on first use and kept in the database (sealed with VISITORHUB_SECRETS_KEY when set).",
+    )
+    event_token_ttl_seconds: int = Field(
+        default=3600, ge=1, le=31_536_000, description="Lifetime of an event token, in seconds."
+    )
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=1024,

@@ -161,6 +161,19 @@ def test_keys_revoke_unknown_id_fails(db_url: str) -> None:
     assert "999999" in result.stderr
 
 
+def test_keys_revoke_refuses_the_last_active_admin_key(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'admins.db'}"
+    assert run_cli("db", "upgrade", url=url).returncode == 0
+    first, _ = create_key(url, "first-admin", "admin")
+    refused = run_cli("keys", "revoke", str(first), url=url)
+    assert refused.returncode == 1
+    assert "last active admin key" in refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    second, _ = create_key(url, "second-admin", "admin")
+    assert run_cli("keys", "revoke", str(first), url=url).returncode == 0
+    assert run_cli("keys", "revoke", str(second), url=url).returncode == 1
+
+
 def test_keys_create_invalid_scope_fails(db_url: str) -> None:
     for scope in ("root", "ADMIN", ""):
         result = run_cli("keys", "create", f"bad-scope-{scope}", "--scope", scope, url=db_url)
@@ -177,8 +190,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path) -> Iterator[tuple[str, Path]]:
-    """Run `python -m visitorhub serve` in `cwd` with no configuration; yields (base URL, stdout file)."""
+def serving(cwd: Path) -> Iterator[tuple[str, Path, Path]]:
+    """Run `python -m visitorhub serve` in `cwd` with no configuration; yields (base URL, stdout file,
+    stderr file)."""
     port = _free_port()
     out_path = cwd / f"stdout-{port}.txt"
     err_path = cwd / f"stderr-{port}.txt"
@@ -203,7 +217,7 @@ def serving(cwd: Path) -> Iterator[tuple[str, Path]]:
                     pass
                 time.sleep(0.1)
             assert healthy, f"serve did not answer /health: {err_path.read_text()[-2000:]}"
-            yield base, out_path
+            yield base, out_path, err_path
         finally:
             process.terminate()
             try:
@@ -214,8 +228,18 @@ def serving(cwd: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_serve_without_configuration(tmp_path: Path) -> None:
-    with serving(tmp_path) as (base, out_path):
+    with serving(tmp_path) as (base, out_path, err_path):
         stdout = out_path.read_text()
+        log = err_path.read_text()
+        port = base.rsplit(":", 1)[1]
+        # The start-up line: the database (a password would be ***) and where it listens.
+        assert (
+            f"database sqlite:///{tmp_path / 'visitorhub.db'}; listening on http://127.0.0.1:{port}/" in log
+        )
+        assert "Running upgrade" in log  # migrations applied are said...
+        for noise in ("Context impl", "Will assume", "setup plugin"):  # ...Alembic's plugin lines are not
+            assert noise not in log, log
+        assert log.count("VISITORHUB_SECRETS_KEY is not set") == 1, log
         keys = re.findall(r"^VISITORHUB_ADMIN_KEY=(vh_\S+)$", stdout, flags=re.MULTILINE)
         assert len(keys) == 1, stdout
         admin = keys[0]
@@ -227,5 +251,5 @@ def test_serve_without_configuration(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/visitors", timeout=5).status_code == 401
 
     # A second start on the same database finds a key and prints none.
-    with serving(tmp_path) as (base, out_path):
+    with serving(tmp_path) as (base, out_path, _err_path):
         assert "VISITORHUB_ADMIN_KEY" not in out_path.read_text()

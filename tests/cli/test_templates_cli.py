@@ -495,3 +495,139 @@ def test_export_since_counts_a_deleted_child(db_url: str, engine: Engine) -> Non
         gone = session.scalars(select(ExternalId).where(ExternalId.external_id == "crm-deleted-gone")).one()
         external_ids.service.delete(session, gone)
     assert exported() == [("deleted-gone@example.com", None)]
+
+
+# CSV files as spreadsheets save them: delimiter, encoding, header, ragged rows ------------------------
+
+EXCEL_ROWS = [
+    ("Prénom", "Nom usage", "Email"),
+    ("Élodie", "Lefèvre", "excel-elodie@example.fr"),
+    ("José", "Núñez; Ortiz", "excel-jose@example.fr"),  # a quoted cell holding the delimiter
+    ("Zoë", "Brontë", "excel-zoe@example.fr"),
+]
+
+
+def _excel_csv(path: Path, encoding: str, bom: bytes = b"") -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(EXCEL_ROWS)
+    path.write_bytes(bom + buffer.getvalue().encode(encoding))
+    return path
+
+
+def _seed_template(db_url: str, tmp_path: Path) -> None:
+    template = tmp_path / "seed-contacts.xml"
+    template.write_text(SEED_XML, encoding="utf-8")
+    assert run_cli("templates", "put", template, url=db_url).returncode == 0
+
+
+def _last_names(engine: Engine, prefix: str) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Visitor.email, Visitor.last_name).where(Visitor.email.startswith(prefix)))
+        return {row.email: row.last_name for row in rows}
+
+
+def test_import_an_excel_csv_in_cp1252_with_semicolons(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    _seed_template(db_url, tmp_path)
+    data = _excel_csv(tmp_path / "excel.csv", "cp1252")
+    # As UTF-8 (the default) the accents do not decode: one line that says what to do.
+    refused = run_cli("import", data, "-t", "seed-contacts", url=db_url)
+    assert refused.returncode == 1
+    assert "--encoding cp1252" in refused.stderr
+    result = run_cli("import", data, "-t", "seed-contacts", "--encoding", "cp1252", url=db_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 rows processed, 0 failed." in result.stdout  # the semicolon was detected
+    assert _last_names(engine, "excel-") == {
+        "excel-elodie@example.fr": "Lefèvre",
+        "excel-jose@example.fr": "Núñez; Ortiz",
+        "excel-zoe@example.fr": "Brontë",
+    }
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_says_the_encoding(
+    db_url: str, engine: Engine, tmp_path: Path, encoding: str
+) -> None:
+    """Excel's "CSV UTF-8" starts with a UTF-8 byte-order mark, its "Unicode text" is UTF-16 with one: the
+    mark wins over --encoding, and never sticks to the first column's name."""
+    _seed_template(db_url, tmp_path)
+    rows = [(first, last, email.replace("excel-", f"bom-{encoding}-")) for first, last, email in EXCEL_ROWS]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t" if encoding == "utf-16" else ";").writerows(rows)
+    data = tmp_path / "bom.csv"
+    data.write_bytes(buffer.getvalue().encode(encoding))
+    result = run_cli("import", data, "-t", "seed-contacts", "--encoding", "cp1252", url=db_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 rows processed, 0 failed." in result.stdout
+    assert _last_names(engine, f"bom-{encoding}-")[f"bom-{encoding}-elodie@example.fr"] == "Lefèvre"
+
+
+def test_the_delimiter_can_be_given(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    data = tmp_path / "piped.csv"
+    data.write_text(csv_rows("piped", 2).replace(",", "|"), encoding="utf-8")
+    wrong = run_cli("import", data, "-t", "visitors-import", "--delimiter", ";", url=db_url)
+    assert wrong.returncode == 2
+    assert "semicolon" in wrong.stderr
+    assert run_cli("import", data, "-t", "visitors-import", "--delimiter", ":", url=db_url).returncode == 2
+    result = run_cli("import", data, "-t", "visitors-import", "--delimiter", "|", url=db_url)
+    assert result.returncode == 0, result.stderr
+    assert visitor_emails(engine, "piped") == {"piped0@example.com", "piped1@example.com"}
+
+
+def test_a_header_naming_none_of_the_template_columns_is_refused_before_any_row(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    data = tmp_path / "other.csv"
+    data.write_text("mail,prenom\nheader-x@example.com,X\n" + "garbage\n" * 3, encoding="utf-8")
+    result = run_cli("import", data, "-t", "visitors-import", url=db_url)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "'mail', 'prenom'" in lines[0]
+    assert "email" in lines[0]  # the names the template reads
+    assert "first_name" in lines[0]
+    assert "rows processed" not in result.stdout
+    assert visitor_emails(engine, "header-") == set()
+
+
+def test_a_row_with_the_wrong_number_of_values_fails_that_row_only(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    text = csv_rows("ragged", 4)
+    lines = text.splitlines()
+    lines[2] += ",extra"  # row 1: one value too many
+    lines[3] = lines[3].rsplit(",", 3)[0]  # row 2: three too few
+    data = tmp_path / "ragged.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report_path = tmp_path / "ragged.json"
+    result = run_cli("import", data, "-t", "visitors-import", "--report", report_path, url=db_url)
+    assert result.returncode == 1
+    assert "4 rows processed, 2 failed." in result.stdout
+    errors = json.loads(report_path.read_text())["errors"]
+    assert [(e["index"], e["message"]) for e in errors] == [
+        (1, "line 3: 9 values for the 8 columns of the header (delimiter: comma)"),
+        (2, "line 4: 5 values for the 8 columns of the header (delimiter: comma)"),
+    ]
+    assert visitor_emails(engine, "ragged") == {"ragged0@example.com", "ragged3@example.com"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-o", "out.xlsx"), "unknown extension '.xlsx'; use .csv, .jsonl, .ndjson or .json"),
+        (("-o", "out.json", "--format", "csv"), "out.json is a .json file, not csv"),
+    ],
+)
+def test_export_refuses_an_unknown_or_conflicting_extension(
+    db_url: str, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    resolved = [str(tmp_path / a) if a.startswith("out.") else a for a in args]
+    result = run_cli("export", "visitors-export", *resolved, url=db_url)
+    assert result.returncode == 2
+    assert [message in line for line in result.stderr.strip().splitlines()] == [True]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_with_a_format_may_write_any_extension(db_url: str, tmp_path: Path) -> None:
+    result = run_cli("export", "visitors-export", "-o", tmp_path / "out.txt", "--format", "csv", url=db_url)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.txt").read_text().startswith("visitor_id,barcode,email,")

@@ -85,19 +85,47 @@ def test_revoked_key_via_api_is_401(call: Any, keys: dict[str, str], session: Se
     assert call(keys["read"], "GET", "/centers").status_code == 200
 
     response = call(keys["admin"], "DELETE", f"/keys/{key_id}")
-    assert response.status_code == 200, response.text
-    data = response.json()["data"]
-    assert data["id"] == key_id
-    assert data["revokedAt"] is not None
-    assert "key" not in data
-    assert "digest" not in data
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    listed = {k["id"]: k for k in call(keys["admin"], "GET", "/keys").json()["data"]}
+    revoked_at = listed[key_id]["revokedAt"]
+    assert revoked_at is not None
 
     error = _error(call(keys["read"], "GET", "/centers"), 401)
     assert error["type"] == "authentication_error"
-    # Revoking again keeps the first revocation time.
+    # Revoking again is a 204 too, and keeps the first revocation time.
     again = call(keys["admin"], "DELETE", f"/keys/{key_id}")
-    assert again.status_code == 200
-    assert again.json()["data"]["revokedAt"] == data["revokedAt"]
+    assert again.status_code == 204
+    listed = {k["id"]: k for k in call(keys["admin"], "GET", "/keys").json()["data"]}
+    assert listed[key_id]["revokedAt"] == revoked_at
+
+
+def test_the_last_active_admin_key_cannot_be_revoked(
+    call: Any, keys: dict[str, str], session: Session
+) -> None:
+    admin_id = _key_id(session, keys["admin"])
+    error = _error(call(keys["admin"], "DELETE", f"/keys/{admin_id}"), 409)
+    assert error["field"] == "keyId"
+    assert "last active admin key" in error["message"]
+    assert "Create another admin key first" in error["message"]
+    assert call(keys["admin"], "GET", "/keys").status_code == 200  # still works
+
+    created = call(keys["admin"], "POST", "/keys", json={"name": "second-admin", "scope": "admin"})
+    second = created.json()["data"]
+    assert call(keys["admin"], "DELETE", f"/keys/{admin_id}").status_code == 204
+    assert call(keys["admin"], "GET", "/keys").status_code == 401
+    # Now the second one is the last.
+    error = _error(call(second["key"], "DELETE", f"/keys/{second['id']}"), 409)
+    assert str(second["id"]) in error["message"]
+    # Read and write keys never count: revoking them is always allowed.
+    assert call(second["key"], "DELETE", f"/keys/{_key_id(session, keys['write'])}").status_code == 204
+
+
+def test_revoke_key_openapi_says_204_and_409(anon: TestClient) -> None:
+    operation = anon.get("/openapi.json").json()["paths"]["/keys/{keyId}"]["delete"]
+    assert "204" in operation["responses"]
+    assert "200" not in operation["responses"]
+    assert "409" in operation["responses"]
 
 
 def test_revoked_key_via_service_is_401(call: Any, keys: dict[str, str], session: Session) -> None:

@@ -5,6 +5,7 @@ Commands import the HTTP and database stacks when they run, so that `--help` and
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -13,14 +14,18 @@ import typer
 from visitorhub import __version__
 from visitorhub.cli import channels, connectors, emulate, push, streams, templates
 from visitorhub.cli.common import (
+    CliGroup,
     app_errors,
     err,
+    fail,
     get_settings,
+    masked,
     migrate_if_needed,
     out,
     sessions,
     setup_logging,
     unit_of_work,
+    warn_unsealed_secrets,
 )
 
 if TYPE_CHECKING:
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
 SCOPES = ("read", "write", "admin")  # core.auth.SCOPES, without loading the HTTP stack for --help
 
 app = typer.Typer(
+    cls=CliGroup,
     help="visitorhub: the visitor data hub for venues.",
     no_args_is_help=True,
     # Expected errors end in one line (app_errors); a traceback is for bugs, and loading rich's costs start-up.
@@ -54,11 +60,23 @@ def version() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
-    """Apply pending migrations to VISITORHUB_DATABASE_URL."""
+    """Apply pending migrations to VISITORHUB_DATABASE_URL (creating the database file on SQLite)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from visitorhub.migrations import upgrade
 
     settings = get_settings()
-    upgrade(settings.database_url, revision)
+    shown = masked(settings.database_url)
+    try:
+        upgrade(settings.database_url, revision)
+    except CommandError as exc:
+        raise fail(f"Cannot upgrade the database at {shown} to '{revision}': {exc}", 2) from None
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        raise fail(
+            f"Cannot open the database at {shown} ({first}): check VISITORHUB_DATABASE_URL.", 2
+        ) from None
     err.print(f"[green]Database at revision {revision}.[/green]")
 
 
@@ -102,11 +120,11 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: int = typer.Argument(..., help="Id shown by `keys list`")) -> None:
-    """Revoke a key; requests with it get 401 from then on."""
-    from visitorhub.core import auth
+    """Revoke a key; requests with it get 401 from then on (never the last active admin key)."""
+    from visitorhub.system import keys
 
     with app_errors(), unit_of_work(sessions()) as session:
-        auth.revoke_key(session, key_id)
+        keys.revoke(session, key_id)
     typer.echo(f"Revoked key {key_id}.")
 
 
@@ -117,6 +135,7 @@ def prepare_database(settings: Settings) -> None:
 
     migrate_if_needed(settings)
     engine = make_engine(settings.database_url)
+    warn_unsealed_secrets(settings, make_session_factory(engine), may_store=True)
     if settings.bootstrap_admin_key:
         with unit_of_work(make_session_factory(engine)) as session:
             if not auth.has_any_key(session):
@@ -143,15 +162,19 @@ def serve(
 
     settings = get_settings()
     setup_logging(settings)
+    listen_host, listen_port = host or settings.host, port or settings.port
+    logging.getLogger("visitorhub").info(
+        "visitorhub %s: database %s; listening on http://%s:%d/ (worker %s)",
+        __version__,
+        masked(settings.database_url),
+        f"[{listen_host}]" if ":" in listen_host else listen_host,
+        listen_port,
+        "off" if no_worker else "in-process",
+    )
     prepare_database(settings)
     application = create_app(settings)
     application.state.run_worker = not no_worker
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    uvicorn.run(application, host=listen_host, port=listen_port, log_level=settings.log_level.lower())
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from visitorhub.cli.common import app_errors, err, get_settings, out, sessions, setup_logging, unit_of_work
+from visitorhub import __version__
+from visitorhub.cli.common import (
+    app_errors,
+    err,
+    get_settings,
+    masked,
+    out,
+    sessions,
+    setup_logging,
+    unit_of_work,
+    warn_unsealed_secrets,
+)
 
 streams_app = typer.Typer(help="Outbound streams: push changes to subscriber URLs.", no_args_is_help=True)
 
@@ -47,8 +59,13 @@ def worker() -> None:
 
     settings = get_settings()
     setup_logging(settings)
+    factory = sessions(settings, migrate=True)
+    logging.getLogger("visitorhub").info(
+        "visitorhub worker %s: database %s", __version__, masked(settings.database_url)
+    )
+    warn_unsealed_secrets(settings, factory, may_store=False)  # the worker stores none; it may hold some
     with _stop_on_signals() as stop:
-        Worker(settings, sessions(settings, migrate=True), stop).run_forever()
+        Worker(settings, factory, stop).run_forever()
 
 
 @streams_app.command("run")

@@ -158,16 +158,31 @@ def import_file(
     chunk_size: int = typer.Option(
         500, "--chunk-size", min=1, max=100_000, help="Rows per batch; each applied batch is committed"
     ),
+    delimiter: str = typer.Option(
+        None, "--delimiter", "-d", help="CSV: , ; | or tab (default: detected from the first lines)"
+    ),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", "-e", help="CSV: the text encoding, e.g. cp1252 (a byte-order mark wins)"
+    ),
 ) -> None:
     """Import a CSV, JSON Lines or JSON file through a template, streamed; exit 1 when a row failed."""
     from visitorhub.integration.templates import execution, service
 
     try:
-        formats.format_of(file)
+        row_format = formats.format_of(file)
+        csv_delimiter = formats.delimiter_option(delimiter) if delimiter is not None else None
+        csv_encoding = formats.encoding_option(encoding)
     except formats.RowFileError as exc:
         raise fail(str(exc), 2) from None
+    except ValueError as exc:
+        option = "--delimiter" if "delimiter" in str(exc) else "--encoding"
+        raise fail(f"{option}: {exc}", 2) from None
+    if row_format != "csv" and (delimiter is not None or csv_encoding != "utf-8"):
+        raise fail("--delimiter and --encoding apply to .csv files (JSON is UTF-8)", 2)
     if not file.is_file():
         raise fail(f"{file}: no such file", 2)
+    if report_path is not None and not report_path.parent.is_dir():
+        raise fail(f"--report: {report_path.parent}: no such directory", 2)
     options = execution.ImportOptions(
         simulate=simulate, verbose=verbose, stop_on_error=stop_on_error, chunk_size=chunk_size
     )
@@ -195,7 +210,8 @@ def import_file(
         task = progress.add_task(
             f"{'Simulating' if simulate else 'Importing'} {file.name}", total=file.stat().st_size, rows=0
         )
-        rows = formats.read_rows(file, on_read=lambda size: progress.advance(task, size))
+        csv_options = formats.CsvOptions(csv_delimiter, csv_encoding, _sources(template), row_errors=True)
+        rows = formats.read_rows(file, lambda size: progress.advance(task, size), csv_options)
         try:
             with progress:
                 report = execution.run_import(
@@ -207,6 +223,8 @@ def import_file(
                     # Commit each applied batch: memory and the transaction stay small whatever the file.
                     checkpoint=lambda: checkpoint(session),
                 )
+        except formats.HeaderError as exc:
+            raise fail(str(exc), 2) from None
         except formats.RowFileError as exc:
             done = "" if simulate else f" ({rows_seen} rows before it were imported)"
             raise fail(f"{exc}{done}") from None
@@ -216,6 +234,18 @@ def import_file(
         err.print(f"Report written to {report_path}.", markup=False, highlight=False)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _sources(template: Template) -> frozenset[str]:
+    """The outside names an import template reads: its fields' sources and the names concat joins."""
+    names: set[str] = set()
+    for entity in template.entities:
+        for fmap in entity.fields:
+            names.add(fmap.source)
+            for transform in fmap.transforms:
+                joined = transform.args.get("with") if transform.name == "concat" else None
+                names.update([joined] if isinstance(joined, str) else joined or [])
+    return frozenset(names)
 
 
 def _print_report(report: ImportReport, verbose: bool) -> None:
@@ -261,6 +291,8 @@ def export_rows(
     from visitorhub.integration.templates import export, service
 
     row_format = _export_format(fmt, output)
+    if output is not None and not output.parent.is_dir():
+        raise fail(f"--output: {output.parent}: no such directory", 2)
     since_at = None
     if since is not None:
         try:
@@ -287,17 +319,29 @@ def export_rows(
 
 
 def _export_format(fmt: str | None, output: Path | None) -> formats.RowFormat:
-    if fmt is None:
-        if output is not None:
-            try:
-                return formats.format_of(output)
-            except formats.RowFileError:
-                pass
-        return "jsonl"
-    lowered = fmt.lower()
-    if lowered not in formats.ROW_FORMATS:
-        raise fail(f"--format must be csv, jsonl or json; got '{fmt}'", 2)
-    return lowered
+    """--format, else --output's extension, else jsonl. An --output extension that is none of the formats
+    is refused unless --format says which one is meant; one that names another format is refused."""
+    chosen: formats.RowFormat | None = None
+    if fmt is not None:
+        lowered = fmt.lower()
+        if lowered not in formats.ROW_FORMATS:
+            raise fail(f"--format must be csv, jsonl or json; got '{fmt}'", 2)
+        chosen = lowered
+    if output is None:
+        return chosen or "jsonl"
+    try:
+        by_extension = formats.format_of(output)
+    except formats.RowFileError:
+        if chosen is not None:
+            return chosen
+        raise fail(
+            f"--output: {output.name}: unknown extension '{output.suffix}'; use .csv, .jsonl, .ndjson or "
+            ".json (or say --format)",
+            2,
+        ) from None
+    if chosen is not None and chosen != by_extension:
+        raise fail(f"--output: {output.name} is a .{output.suffix.lstrip('.')} file, not {chosen}", 2)
+    return by_extension
 
 
 @contextmanager

@@ -15,11 +15,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from visitorhub import __version__
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Names that cloud providers answer with instance metadata, whatever they resolve to.
 _METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data"})
 MAX_URL_LENGTH = 2000
+
+
+USER_AGENT = f"visitorhub/{__version__}"  # on every outbound request (streams, connectors)
 
 
 class UnsafeTarget(ValueError):
@@ -150,7 +155,9 @@ def make_client(timeout_seconds: float) -> httpx.Client:
     """The client for user-supplied URLs: bounded timeouts, no redirects, no proxy from the environment
     (a proxy would connect on our behalf, past the address check)."""
     timeout = httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
-    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+    return httpx.Client(
+        timeout=timeout, follow_redirects=False, trust_env=False, headers={"User-Agent": USER_AGENT}
+    )
 
 
 def send_pinned(

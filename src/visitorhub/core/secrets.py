@@ -16,6 +16,17 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 PREFIX = "enc:"
 
 
+def is_sealed(stored: str) -> bool:
+    return stored.startswith(PREFIX)
+
+
+UNSEALED_WARNING = (
+    "VISITORHUB_SECRETS_KEY is not set: receiver secrets (stream auth passwords, API keys and signing "
+    "secrets; connector credentials) are stored unsealed, readable by anyone with a copy of the database. "
+    "Set it to a Fernet key or a passphrase (README, Settings)."
+)
+
+
 class SecretUnavailable(ValueError):
     """A sealed secret that the configured keys cannot open."""
 

@@ -11,7 +11,28 @@ from fastapi import APIRouter
 
 from visitorhub.core.resource import REGISTRY, Resource, declare_all_with
 
-FAMILIES = ("visitors", "vehicles", "centers")
+FAMILIES = (
+    "visitors",
+    "vehicles",
+    "centers",
+    "optins",
+    "locales",
+    "bookmarks",
+    "devices",
+    "credit_cards",
+    "checkins",
+    "parkings",
+    "rewards",
+    "interests",
+    "vehicle_partners",
+    "smartparking",
+    "services",
+    "center_companies",
+    "operation_sessions",
+    "legal_texts",
+    "challenges",
+    "articles",
+)
 
 
 @cache

@@ -362,3 +362,118 @@ class UrwAppId(StrEnum):
     ulis2 = "ulis2"
     wilenska = "wilenska"
     wroclavia = "wroclavia"
+
+
+class BookmarkType(StrEnum):
+    store = "store"
+    restaurant = "restaurant"
+    deal = "deal"
+    event = "event"
+    news = "news"
+
+
+class BookmarkSource(StrEnum):
+    visitor = "visitor"
+    lbe = "lbe"
+
+
+class DevicePlatform(StrEnum):
+    ios = "ios"
+    android = "android"
+
+
+class CardType(StrEnum):
+    american_express = "american_express"
+    jcb = "jcb"
+    visa = "visa"
+    master = "master"
+    maestro = "maestro"
+    discover = "discover"
+
+
+class ServiceType(StrEnum):
+    parking = "parking"
+
+
+class CheckinOrigin(StrEnum):
+    partner = "partner"
+    dashboard = "dashboard"
+
+
+class Currency(StrEnum):
+    AUD = "AUD"
+    EUR = "EUR"
+    GBP = "GBP"
+    NZD = "NZD"
+    USD = "USD"
+
+
+class PaymentStatus(StrEnum):
+    failed = "failed"
+    partial_refunded = "partial_refunded"
+    pending = "pending"
+    refunded = "refunded"
+    succeeded = "succeeded"
+
+
+class UpgradedFrom(StrEnum):
+    android = "android"
+    ios = "ios"
+    web = "web"
+    partner = "partner"
+    other = "other"
+
+
+class VisitType(StrEnum):
+    entry = "entry"
+    exit = "exit"
+
+
+class ThemeCategory(StrEnum):
+    event = "event"
+    service = "service"
+
+
+class LegalType(StrEnum):
+    terms = "terms"
+    commercial_email = "commercial_email"
+    commercial_sms = "commercial_sms"
+    commercial_push = "commercial_push"
+    privacy = "privacy"
+    loyalty = "loyalty"
+    privacy_eu = "privacy_eu"
+    privacy_us = "privacy_us"
+    smartparking_us = "smartparking_us"
+    sms_us = "sms_us"
+    wifi_privacy = "wifi_privacy"
+    wifi_terms = "wifi_terms"
+
+
+class ChallengeType(StrEnum):
+    step_counter = "step_counter"
+
+
+class ChallengeStatus(StrEnum):
+    """The seed's order; the lifecycle is draft -> ready/active -> ended -> archived."""
+
+    draft = "draft"
+    active = "active"
+    ended = "ended"
+    archived = "archived"
+    ready = "ready"
+
+
+class ChallengeHistoryAction(StrEnum):
+    """What a challenge-history entry records: points added (POST .../points), points set by a PATCH, or
+    a bonus entry (bonusEntryCount raised by a PATCH)."""
+
+    increment = "increment"
+    set = "set"
+    bonus = "bonus"
+
+
+class ArticleStatus(StrEnum):
+    draft = "draft"
+    ready = "ready"
+    published = "published"
+    archived = "archived"

@@ -14,7 +14,10 @@ from visitorhub.models.visitor import Visitor
 
 class Vehicle(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "vehicle"
-    __table_args__ = (Index("ix_vehicle_license_plate_normalized", "license_plate_normalized"),)
+    __table_args__ = (
+        # Plate search and smart-parking matching: the non-deleted vehicles with a plate, latest updated first.
+        Index("ix_vehicle_plate_deleted_updated", "license_plate_normalized", "deletion_date", "update_date"),
+    )
 
     # Listed under their visitor only (the visitor_id index serves every page): no creationDate index.
     creation_date: Mapped[datetime] = mapped_column(default=utcnow)

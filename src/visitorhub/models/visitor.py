@@ -65,6 +65,16 @@ class Visitor(ContentHashMixin, TimestampMixin, Base):
 
 class Optin(TimestampMixin, Base):
     __tablename__ = "optin"
+    __table_args__ = (
+        # The optin list's filters (type, channel) and `latest` (the newest per type and channel).
+        Index(
+            "ix_optin_visitor_type_channel_created",
+            "visitor_id",
+            "optin_type",
+            "optin_channel",
+            "creation_date",
+        ),
+    )
 
     optin_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     visitor_id: Mapped[uuid.UUID] = mapped_column(

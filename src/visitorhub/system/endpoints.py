@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
@@ -20,6 +20,7 @@ from visitorhub.core.router import ADMIN, ERROR_RESPONSES
 from visitorhub.core.schemas import ApiModel, DataEnvelope, ListEnvelope
 from visitorhub.domains import all_resources
 from visitorhub.errors import BadRequest
+from visitorhub.system import keys
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -129,7 +130,11 @@ def create_api_key(session: DbSession, body: Annotated[KeyCreate, Body()]) -> JS
     summary="Revoke an API key",
     tags=["system"],
     dependencies=ADMIN,
-    response_model=DataEnvelope[KeyRead],
+    status_code=204,
+    response_class=Response,
+    description="Requests with the key get 401 from then on; revoking a revoked key again is a 204 too. "
+    "The last active admin key cannot be revoked (409): create another admin key first.",
 )
-def revoke_api_key(session: DbSession, key_id: Annotated[int, Path(alias="keyId")]) -> JSONResponse:
-    return one(_key(auth.revoke_key(session, key_id)))
+def revoke_api_key(session: DbSession, key_id: Annotated[int, Path(alias="keyId")]) -> Response:
+    keys.revoke(session, key_id)
+    return Response(status_code=204)

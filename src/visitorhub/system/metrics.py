@@ -43,8 +43,8 @@ class StreamCollector(Collector):
             "visitorhub_stream_records_delivered", "Records accepted by the receiver", labels=["subscription"]
         )
         lag = GaugeMetricFamily(
-            "visitorhub_stream_lag_seq",
-            "Changes of the stream after the subscription's cursor, in change-log seq",
+            "visitorhub_stream_lag_records",
+            "Records of the stream waiting after the subscription's cursor (0: up to date)",
             labels=["subscription"],
         )
         pending = GaugeMetricFamily(

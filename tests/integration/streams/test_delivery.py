@@ -23,7 +23,9 @@ from tests.factories import (
 )
 from tests.integration.streams.conftest import deliveries, run, visitor_changes
 from tests.servers import Receiver
+from visitorhub import __version__
 from visitorhub.config import Settings
+from visitorhub.core.http import make_client
 from visitorhub.integration.streams.delivery import run_subscription
 from visitorhub.integration.streams.sender import Sender
 
@@ -264,6 +266,9 @@ class TestDeadLetters:
         (pending,) = deliveries(client, sub["subscriptionId"])
         response = client.post(f"/integration/deliveries/{pending['deliveryId']}/replay")
         assert response.status_code == 409
+        message = response.json()["errors"][0]["message"]
+        assert f"POST /integration/subscriptions/{sub['subscriptionId']}/run" in message
+        assert "{subscriptionId}" not in message
         assert len(receiver.requests) == 1
         assert client.post("/integration/deliveries/dlv_unknown/replay").status_code == 404
         assert client.get("/integration/deliveries/dlv_unknown").status_code == 404
@@ -401,16 +406,39 @@ class TestSsrf:
         assert client.post("/integration/subscriptions", json=body).status_code == 201
 
     def test_private_targets_are_refused_when_sent(
-        self, client: TestClient, app: FastAPI, settings: Settings, receiver: Receiver
+        self,
+        client: TestClient,
+        app: FastAPI,
+        settings: Settings,
+        receiver: Receiver,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
-        sub = create_subscription(client, receiver.url)  # saved while allowed
+        """A configuration error, not a failed attempt: no attempt is used up (even with maxAttempts 1,
+        nothing is dead-lettered), the run stops with the reason, and its log line says it."""
+        sub = create_subscription(client, receiver.url, maxAttempts=1)  # saved while allowed
         create_visitor(client)
         app.state.settings = settings.model_copy(update={"allow_private_targets": False})
-        report = run(client, sub["subscriptionId"])
+        with caplog.at_level("INFO", logger="visitorhub.streams"):
+            report = run(client, sub["subscriptionId"])
         assert receiver.requests == []
-        assert report["payloads"][0]["outcome"] == "failed"
-        assert report["payloads"][0]["error"].startswith("blocked")
-        assert "127.0.0.1" in report["payloads"][0]["error"]
+        assert report["outcome"] == "failed"
+        assert report["stoppedBecause"] == "error"
+        assert report["error"].startswith("blocked")
+        assert "127.0.0.1" in report["error"]
+        assert report["payloads"] == []
+        (waiting,) = deliveries(client, sub["subscriptionId"])
+        assert waiting["status"] == "pending"
+        assert waiting["attemptCount"] == 0
+        line = next(r for r in caplog.records if r.getMessage().startswith("streams.run "))
+        assert line.levelname == "WARNING"
+        assert "outcome=failed stopped=error" in line.getMessage()
+        assert "error=blocked" in line.getMessage()
+        # Once the address is allowed (the configuration fixed), the same payload goes, at attempt 1.
+        app.state.settings = settings
+        again = run(client, sub["subscriptionId"])
+        assert [(p["deliveryId"], p["attempt"], p["outcome"]) for p in again["payloads"]] == [
+            (waiting["deliveryId"], 1, "delivered")
+        ]
 
     def test_a_name_that_does_not_resolve_fails_the_attempt(
         self, client: TestClient, app: FastAPI, settings: Settings
@@ -445,3 +473,35 @@ class TestOneRunAtATime:
         assert second["payloads"] == []
         assert len(receiver.requests) == 1
         assert reports[0].payloads[0].outcome == "failed"
+
+
+class TestLagAndIdentity:
+    def test_lag_counts_the_records_waiting_not_seq_numbers(
+        self, client: TestClient, receiver: Receiver
+    ) -> None:
+        sub = create_subscription(client, receiver.url)
+        first = create_visitor(client)
+        for plate in ("LAG-1", "LAG-2", "LAG-3"):  # changes of another stream, in between
+            create_vehicle(client, first["visitorId"], licensePlate=plate)
+        create_visitor(client)
+        shown = client.get(f"/integration/subscriptions/{sub['subscriptionId']}").json()["data"]
+        assert shown["lag"] == 2  # two visitors; the seq difference would be 5
+        report = run(client, sub["subscriptionId"])
+        assert (report["recordsDelivered"], report["lag"]) == (2, 0)
+
+    def test_lag_after_a_partial_run(self, client: TestClient, receiver: Receiver) -> None:
+        sub = create_subscription(client, receiver.url, maxPerRun=1)
+        visitor = create_visitor(client)
+        create_vehicle(client, visitor["visitorId"], licensePlate="LAG-9")
+        create_visitor(client)
+        create_visitor(client)
+        report = run(client, sub["subscriptionId"])
+        assert (report["recordsDelivered"], report["lag"]) == (1, 2)
+
+    def test_outbound_requests_say_who_sends_them(self, client: TestClient, receiver: Receiver) -> None:
+        sub = create_subscription(client, receiver.url)
+        create_visitor(client)
+        run(client, sub["subscriptionId"])
+        assert receiver.requests[0].headers["user-agent"] == f"visitorhub/{__version__}"
+        with make_client(1.0) as http:  # the client connectors use too
+            assert http.headers["User-Agent"] == f"visitorhub/{__version__}"

@@ -40,12 +40,12 @@ class TestMetrics:
         assert samples[("visitorhub_stream_deliveries_total", (("outcome", "dead_lettered"), *label))] == 0
         assert samples[("visitorhub_stream_records_delivered_total", label)] == 2
         lag = client.get(f"/integration/subscriptions/{sub['subscriptionId']}").json()["data"]["lag"]
-        assert samples[("visitorhub_stream_lag_seq", label)] == lag > 0
+        assert samples[("visitorhub_stream_lag_records", label)] == lag == 1  # the one visitor not sent
         assert samples[("visitorhub_stream_pending_attempts", label)] == 1
         run(client, sub["subscriptionId"])
         samples = _samples(client.get("/metrics").text)
         assert samples[("visitorhub_stream_records_delivered_total", label)] == 3
-        assert samples[("visitorhub_stream_lag_seq", label)] == 0
+        assert samples[("visitorhub_stream_lag_records", label)] == 0
 
     def test_a_key_is_needed_unless_metrics_are_public(
         self, app: FastAPI, keys: dict[str, str], settings: Settings

@@ -47,6 +47,29 @@ class TestCreate:
         assert isinstance(data["subscriptionId"], int)
         assert data["id"] == data["subscriptionId"]
 
+    @pytest.mark.parametrize(
+        ("body", "per_payload"),
+        [({"maxPerRun": 10}, 10), ({"maxPerRun": 49}, 49), ({"maxPerRun": 51}, 50), ({"maxPerRun": 1}, 1)],
+    )
+    def test_max_per_payload_defaults_to_50_or_max_per_run(
+        self, client: TestClient, body: dict[str, int], per_payload: int
+    ) -> None:
+        response = _post(client, **body)
+        assert response.status_code == 201, response.text
+        assert response.json()["data"]["maxPerPayload"] == per_payload
+
+    def test_only_maxPerRun_lowered_lowers_maxPerPayload_too(self, client: TestClient) -> None:
+        sub = _post(client, maxPerPayload=40).json()["data"]
+        url = f"/integration/subscriptions/{sub['subscriptionId']}"
+        lowered = client.patch(url, json={"maxPerRun": 5})
+        assert lowered.status_code == 200, lowered.text
+        assert (lowered.json()["data"]["maxPerRun"], lowered.json()["data"]["maxPerPayload"]) == (5, 5)
+        explicit = client.patch(url, json={"maxPerPayload": 6})  # an explicit conflict
+        assert explicit.status_code == 422
+        assert _error(explicit)["field"] == "maxPerPayload"
+        both = client.patch(url, json={"maxPerRun": 100, "maxPerPayload": 60})
+        assert (both.json()["data"]["maxPerRun"], both.json()["data"]["maxPerPayload"]) == (100, 60)
+
     def test_starts_from_now_without_a_start_date(self, client: TestClient) -> None:
         create_visitor(client)
         seqs = [c["seq"] for c in client.get("/changes", params={"limit": 500}).json()["data"]]
@@ -67,7 +90,7 @@ class TestCreate:
         ("body", "field"),
         [
             ({"stream": "Visitor"}, "stream"),
-            ({"stream": "parkings"}, "stream"),
+            ({"stream": "no-such-stream"}, "stream"),
             ({"intervalMinutes": 0}, "intervalMinutes"),
             ({"intervalMinutes": 1441}, "intervalMinutes"),
             ({"maxPerRun": 0}, "maxPerRun"),

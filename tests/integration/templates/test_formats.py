@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from visitorhub.integration.templates.formats import RowFileError, RowWriter, flatten, read_rows
+from visitorhub.integration.templates.formats import (
+    CsvOptions,
+    HeaderError,
+    RowFileError,
+    RowWriter,
+    flatten,
+    read_rows,
+)
+from visitorhub.integration.templates.planning import RowError
+from visitorhub.integration.templates.transforms import get_path
 
 BIG_ROWS = 30_000  # over 1 MB in each format
 
@@ -108,18 +117,60 @@ def test_csv_with_a_byte_order_mark_and_quoted_line_ends(tmp_path: Path) -> None
     ]
 
 
-def test_csv_names_a_line_with_too_many_values(tmp_path: Path) -> None:
+def test_csv_a_line_with_too_many_or_too_few_values_fails_alone(tmp_path: Path) -> None:
+    """Such a line is read as a row that fails when the importer reads it; the rows after it go on."""
     path = tmp_path / "rows.csv"
-    path.write_text("email,note\na@example.com,x\nb@example.com,y,z\n", encoding="utf-8")
-    with pytest.raises(RowFileError, match=re.escape("rows.csv, line 3: 3 values for 2 columns")):
-        list(read_rows(path))
+    path.write_text("email,note\na@example.com,x\nb@example.com,y,z\n\nc@example.com\nd@example.com,w\n")
+    with pytest.raises(RowFileError, match=re.escape("rows.csv, line 3: 3 values for the 2 columns")):
+        list(read_rows(path))  # by default (push, ...): the reading ends there
+    rows = list(read_rows(path, csv_options=CsvOptions(row_errors=True)))
+    assert rows[0] == {"email": "a@example.com", "note": "x"}
+    assert rows[3] == {"email": "d@example.com", "note": "w"}
+    for row, message in (
+        (rows[1], "line 3: 3 values for the 2 columns of the header (delimiter: comma)"),
+        (rows[2], "line 5: 1 values for the 2 columns of the header (delimiter: comma)"),
+    ):
+        with pytest.raises(RowError, match=re.escape(message)):
+            get_path(row, "email")
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ("email;name\na@example.com;Zoé\nb@example.com;Ann\n", ";"),
+        ("email\tname\na@example.com\tZoé\n", "\t"),
+        ("email|name|note\na@example.com|Zoé|x, y; z\n", "|"),
+        ('email,name\na@example.com,"Lee; Ann"\n', ","),
+        ("email\na@example.com\n", ","),  # one column: nothing to detect
+    ],
+)
+def test_csv_delimiter_is_detected(tmp_path: Path, text: str, delimiter: str) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(text, encoding="utf-8")
+    rows = list(read_rows(path))
+    assert rows[0]["email"] == "a@example.com"
+    given = list(read_rows(path, csv_options=CsvOptions(delimiter=delimiter)))
+    assert given == rows
+
+
+def test_csv_header_naming_none_of_the_expected_columns(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("Mail;Name\na@example.com;Zoé\n", encoding="utf-8")
+    expected = frozenset({"email", "first"})
+    rows = read_rows(path, csv_options=CsvOptions(expected=expected))
+    with pytest.raises(HeaderError, match=re.escape("header ('Mail', 'Name', read with the semicolon")):
+        next(iter(rows))
+    one_match = path.with_name("one.csv")
+    one_match.write_text("email;Name\na@example.com;Zoé\n", encoding="utf-8")
+    assert len(list(read_rows(one_match, csv_options=CsvOptions(expected=expected)))) == 1
 
 
 def test_non_utf8_text_is_named(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("email,name\na@example.com,Zoé\n".encode("latin-1"))
-    with pytest.raises(RowFileError, match="not UTF-8 text"):
+    with pytest.raises(RowFileError, match=re.escape("latin1.csv, line 2: not UTF-8 text")):
         list(read_rows(path))
+    assert next(iter(read_rows(path, csv_options=CsvOptions(encoding="cp1252"))))["name"] == "Zoé"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])

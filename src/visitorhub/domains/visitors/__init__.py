@@ -1,1 +1,1 @@
-"""Visitors, partial visitors, their opt-ins and external ids."""
+"""Visitors, partial visitors and their external ids (their opt-ins: domains/optins)."""

@@ -1,4 +1,4 @@
-"""Declarations of the visitors, external-ids and optins resources."""
+"""Declarations of the visitors and external-ids resources (opt-ins: domains/optins)."""
 
 from __future__ import annotations
 
@@ -22,15 +22,13 @@ from visitorhub.domains.vehicles.resources import normalize_plate
 from visitorhub.domains.visitors.schemas import (
     ExternalIdCreate,
     ExternalIdRead,
-    OptinCreate,
-    OptinRead,
     VisitorFields,
     VisitorRead,
     VisitorUpdate,
 )
-from visitorhub.domains.visitors.service import OptinService, VisitorService
+from visitorhub.domains.visitors.service import VisitorService
 from visitorhub.errors import BadRequest
-from visitorhub.models import ExternalId, Optin, Vehicle, Visitor, VisitorCenter
+from visitorhub.models import ExternalId, Vehicle, Visitor, VisitorCenter
 
 
 def search(stmt: Select[Any], query: Any) -> Select[Any]:
@@ -146,15 +144,4 @@ external_ids = Resource(
     operations={"create": 37, "list": 38},
     imports=Imports(),
     example={"externalId": "crm-42", "externalType": "crm_id"},
-)
-
-optins = Resource(
-    name="optins",
-    entity="Optin",
-    model=Optin,
-    read=OptinRead,
-    create=OptinCreate,
-    service_class=OptinService,
-    parent="visitors",
-    key="optinId",
 )

@@ -1,10 +1,10 @@
-"""Visitor, partial visitor, opt-in and external-id bodies, field for field as the seed shows them."""
+"""Visitor, partial visitor and external-id bodies, field for field as the seed shows them."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -13,7 +13,10 @@ from pydantic import AfterValidator, Field, WithJsonSchema, validate_email
 
 from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.domains.centers.schemas import VisitorCenterRead
-from visitorhub.domains.enums import CountryCode, ExternalType, Gender, OptinChannel, OptinType
+from visitorhub.domains.credit_cards.schemas import CreditCardRead
+from visitorhub.domains.enums import CountryCode, ExternalType, Gender
+from visitorhub.domains.optins.schemas import OptinCreate, OptinRead
+from visitorhub.domains.rewards.schemas import RewardRead
 from visitorhub.domains.vehicles.schemas import VehicleRead
 
 Name = Field(min_length=1, max_length=200)
@@ -59,32 +62,8 @@ def normalize_email(value: str) -> str:
 Email = Annotated[str, AfterValidator(normalize_email), WithJsonSchema({"format": "email", "type": "string"})]
 
 
-class OptinCreate(ApiModel):
-    client_id: str | None = Field(None, max_length=200)
-    send_id: str | None = Field(None, max_length=200)
-    optin_channel: OptinChannel
-    optin_type: OptinType
-    legal_text_id: int | None = None
-    is_active: bool
-    last_opened_date: datetime | None = None
-    context_id: int | None = None
-
-
-class OptinRead(ApiModel):
-    client_id: str | None
-    send_id: str | None
-    optin_channel: str
-    optin_type: str
-    legal_text_id: int | None
-    is_active: bool
-    last_opened_date: datetime | None
-    context_id: int | None
-    optin_id: int
-    visitor_id: uuid.UUID
-    optout_date: datetime | None
-    optin_date: datetime | None
-    creation_date: datetime
-    update_date: datetime
+# A birth year from 1900 to this year (the bound moves with the calendar; the schema says it).
+BirthYear: Any = Field(None, ge=1900, le=date.today().year, description="From 1900 to this year")
 
 
 class _Contact(ApiModel):
@@ -121,7 +100,7 @@ class VisitorFields(_Contact, _Address):
     country_code: CountryCode
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
-    birth_year: int | None = None
+    birth_year: int | None = BirthYear
 
 
 class VisitorCreate(VisitorFields):
@@ -146,7 +125,7 @@ class VisitorUpdate(_Contact, _Address):
     gender: Gender = not_null()
     birth_day: int | None = Field(None, ge=1, le=31)
     birth_month: int | None = Field(None, ge=1, le=12)
-    birth_year: int | None = None
+    birth_year: int | None = BirthYear
 
 
 class VisitorRead(ApiModel):
@@ -231,9 +210,7 @@ class ExternalIdRead(ApiModel):
 class VisitorDetailsRead(VisitorRead):
     external_ids: list[ExternalIdRead]
     optins: list[OptinRead]
-    rewards: list[dict[str, Any]] = Field(description="Always empty until the rewards family exists.")
+    rewards: list[RewardRead]
     visitor_centers: list[VisitorCenterRead]
     vehicles: list[VehicleRead]
-    credit_cards: list[dict[str, Any]] = Field(
-        description="Always empty until the credit-cards family exists."
-    )
+    credit_cards: list[CreditCardRead]

@@ -1,4 +1,4 @@
-"""Visitor rules: partial visitors upgraded by a full registration, opt-ins, barcodes."""
+"""Visitor rules: partial visitors upgraded by a full registration, the opt-ins given with it, barcodes."""
 
 from __future__ import annotations
 
@@ -14,18 +14,10 @@ from sqlalchemy.orm import Session
 from visitorhub.core.db import utcnow
 from visitorhub.core.service import IN_LIST, CrudService, WriteContext
 from visitorhub.domains.enums import AccountType
-from visitorhub.models import Optin, Visitor
+from visitorhub.models import Visitor
 
 ORIGIN_TYPE_API = "api"
 _BARCODES = "visitorhub.free_barcodes"  # session.info: barcodes checked free for a batch
-
-
-class OptinService(CrudService[Optin]):
-    def prepare_create(self, session: Session, values: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
-        now = utcnow()
-        values["optin_date"] = now if values["is_active"] else None
-        values["optout_date"] = None if values["is_active"] else now
-        return values
 
 
 def _random_barcode() -> str:
@@ -116,7 +108,7 @@ class VisitorService(CrudService[Visitor]):
     def add_optins(
         self, session: Session, visitor: Visitor, optins: list[dict[str, Any]], ctx: WriteContext
     ) -> None:
-        from visitorhub.domains.visitors.resources import optins as optin_resource
+        from visitorhub.domains.optins.resources import optins as optin_resource
 
         for optin in optins:
             optin_resource.service.create(session, {**optin, "visitor_id": visitor.visitor_id}, ctx)

@@ -65,7 +65,8 @@ class ApiKeyAuth(_Mode):
         "X-API-Key",
         max_length=100,
         validation_alias=AliasChoices("header", "headerName", "name"),
-        description="The header that carries the key",
+        description="The header that carries the key (an HTTP token; not one visitorhub sets itself)",
+        json_schema_extra={"pattern": _TOKEN.pattern},
     )
     value: str = Field(
         min_length=1,

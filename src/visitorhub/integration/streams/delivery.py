@@ -189,14 +189,18 @@ def run_subscription(
             sub = session.get(StreamSubscription, subscription_id)
             if sub is not None:
                 report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
-    log.info(
-        "streams.run subscription=%s outcome=%s stopped=%s payloads=%d records=%d lag=%d",
+    failed = report.outcome == "failed"
+    reason = report.error or next((p.error for p in reversed(report.payloads) if p.error), None)
+    log.log(
+        logging.WARNING if failed else logging.INFO,
+        "streams.run subscription=%s outcome=%s stopped=%s payloads=%d records=%d lag=%d%s",
         report.name,
         report.outcome,
         report.stopped_because,
         len(report.payloads),
         report.records_delivered,
         report.lag,
+        f" error={reason}" if failed and reason else "",
     )
     return report
 
@@ -225,6 +229,9 @@ def _send_payloads(
                 run.settle(session, *accepted, report)
             following = "shutdown" if stopping() else run.prepare(session, after=job.payload)
         attempt = flight.result()
+        if attempt.refused:  # the policy refused the address: no attempt made, the payload waits
+            report.stopped_because, report.error = "error", attempt.error
+            return
         if attempt.delivered and isinstance(following, _Job) and not stopping():
             flight = sender.submit(following.url, following.headers, following.payload.body)
             accepted, job = (job.payload, attempt), following
@@ -248,7 +255,7 @@ def replay_delivery(
         if delivery.status == PENDING:
             raise Conflict(
                 f"Delivery {delivery_id} is still pending: the subscription's next run sends it "
-                "(POST /integration/subscriptions/{subscriptionId}/run to run it now).",
+                f"(POST /integration/subscriptions/{delivery.subscription_id}/run to run it now).",
                 field="deliveryId",
                 code="delivery_pending",
             )
@@ -268,6 +275,12 @@ def replay_delivery(
             "last_seq": delivery.last_seq,
         }
     attempt = sender.post(url, headers, body)
+    if attempt.refused:  # a configuration error, not an attempt: nothing is recorded
+        raise Conflict(
+            f"Cannot replay delivery {delivery_id}: the subscription's url is refused: {attempt.error}.",
+            field="url",
+            code="unsafe_url",
+        )
     with unit_of_work(sessions) as session:
         outcome = record_attempt(session, delivery_id, attempt, "replay")
     return PayloadOutcome(

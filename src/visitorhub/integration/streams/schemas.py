@@ -6,28 +6,53 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field, computed_field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from visitorhub.core.schemas import ApiModel, not_null
 from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, redact
 
+# What check_url (core.http.parse_target) enforces, said in the schema: http(s), a host without
+# credentials, no #fragment. The check itself (and its message naming what is wrong) stays in the service.
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[^\s/?#@]+(?:[/?][^\s#]*)?$"
+URL_SCHEMA: JsonDict = {"pattern": URL_PATTERN, "format": "uri"}
+
+
+def _stream_names(schema: JsonDict) -> None:
+    """The stream names as an enum, read when the OpenAPI document is built (every family declared)."""
+    from visitorhub.integration.streams.service import streams
+
+    schema["enum"] = list(streams())
+
+
 MAX_PER_RUN = 100_000
 MAX_PER_PAYLOAD = 1000
+DEFAULT_PER_PAYLOAD = 50
 
 
 class SubscriptionCreate(ApiModel):
     name: str = Field(min_length=1, max_length=100, description="A unique name (also for the CLI)")
     stream: str = Field(
-        description="What to push: an entity in its plural API form (visitors, vehicles, ...)"
+        description="What to push: an entity in its plural API form (visitors, vehicles, ...)",
+        json_schema_extra=_stream_names,
     )
-    url: str = Field(min_length=1, max_length=2000, description="The receiver: an http(s) URL")
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="The receiver: an http(s) URL",
+        json_schema_extra=URL_SCHEMA,
+    )
     auth: ReceiverAuth = Field(
         default_factory=NoAuth,
         description="none | basic (username, password) | apiKey (header, value) | hmac (secret, optional)",
     )
     interval_minutes: int = Field(15, ge=1, le=1440, description="Run every M minutes")
     max_per_run: int = Field(500, ge=1, le=MAX_PER_RUN, description="At most S records a run")
-    max_per_payload: int = Field(
-        50, ge=1, le=MAX_PER_PAYLOAD, description="At most bs records per POSTed JSON array"
+    max_per_payload: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PER_PAYLOAD,
+        description=f"At most bs records per POSTed JSON array (default: {DEFAULT_PER_PAYLOAD}, or maxPerRun "
+        "when smaller); at most maxPerRun",
     )
     max_attempts: int = Field(
         12, ge=1, le=1000, description="Failed attempts of one payload before it is dead-lettered"
@@ -43,12 +68,18 @@ class SubscriptionCreate(ApiModel):
 
 class SubscriptionUpdate(ApiModel):
     name: str = not_null(min_length=1, max_length=100)
-    stream: str = not_null(description="Cannot change; accepted when it is the current one")
-    url: str = not_null(min_length=1, max_length=2000)
+    stream: str = not_null(
+        description="Cannot change; accepted when it is the current one", json_schema_extra=_stream_names
+    )
+    url: str = not_null(min_length=1, max_length=2000, json_schema_extra=URL_SCHEMA)
     auth: ReceiverAuth = not_null()
     interval_minutes: int = not_null(ge=1, le=1440)
     max_per_run: int = not_null(ge=1, le=MAX_PER_RUN)
-    max_per_payload: int = not_null(ge=1, le=MAX_PER_PAYLOAD)
+    max_per_payload: int = not_null(
+        ge=1,
+        le=MAX_PER_PAYLOAD,
+        description="At most maxPerRun; when only maxPerRun is lowered below it, it is lowered with it",
+    )
     max_attempts: int = not_null(ge=1, le=1000)
     start_date: datetime | None = Field(
         None, description="Rewind (or move) the cursor: the next run sends every change since this instant"
@@ -77,7 +108,7 @@ class SubscriptionRead(ApiModel):
         validation_alias="cursor_seq",
         description="The last change-log seq accepted by the receiver (or dead-lettered)",
     )
-    lag: int = Field(0, description="Changes of this stream after the cursor, in seq: 0 = up to date")
+    lag: int = Field(0, description="Records of this stream waiting after the cursor: 0 = up to date")
     pending_delivery_id: str | None = Field(
         None, description="The oldest payload waiting to be accepted, if any"
     )
@@ -169,7 +200,7 @@ class RunReport(ApiModel):
     payloads: list[PayloadOutcome] = Field(default_factory=list)
     records_delivered: int = 0
     cursor: int = 0
-    lag: int = 0
+    lag: int = Field(0, description="Records of the stream still waiting after the run")
 
     @computed_field(  # type: ignore[prop-decorator]
         description="ok (nothing failed), failed, or busy (another run holds the subscription)"

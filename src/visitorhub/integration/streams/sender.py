@@ -23,6 +23,9 @@ class Attempt:
     duration_ms: int
     error: str | None = None
     excerpt: str | None = None
+    # Refused by the private-target policy before anything was sent: a configuration error, not an
+    # attempt (it does not count, and the run stops with it).
+    refused: bool = False
 
 
 class Sender:
@@ -57,7 +60,7 @@ class Sender:
         try:
             target = check_url_on_send(url, self.allow_private)
         except UnsafeTarget as exc:
-            return Attempt(False, None, elapsed(), f"blocked: {exc}")
+            return Attempt(False, None, elapsed(), f"blocked: {exc}", refused=True)
         except (OSError, UnicodeError) as exc:
             return Attempt(False, None, elapsed(), f"dns: the receiver's name does not resolve ({exc})")
         try:

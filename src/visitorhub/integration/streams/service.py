@@ -20,7 +20,12 @@ from visitorhub.core.secrets import secret_box
 from visitorhub.domains import all_resources
 from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound, ValidationErrors
 from visitorhub.integration.streams.auth import HmacAuth, dump_auth, new_secret
-from visitorhub.integration.streams.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionUpdate
+from visitorhub.integration.streams.schemas import (
+    DEFAULT_PER_PAYLOAD,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionUpdate,
+)
 from visitorhub.integration.templates import service as templates
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
@@ -125,7 +130,9 @@ def create_subscription(
     errors: list[tuple[str | None, str, str]] = []
     entity = _check(errors, lambda: stream_entity(body.stream))
     _check(errors, lambda: check_url(body.url, settings))
-    _check(errors, lambda: _check_sizes(body.max_per_run, body.max_per_payload))
+    # maxPerPayload left out: 50, or maxPerRun when smaller; only one given above maxPerRun is a 422.
+    max_per_payload = body.max_per_payload or min(DEFAULT_PER_PAYLOAD, body.max_per_run)
+    _check(errors, lambda: _check_sizes(body.max_per_run, max_per_payload))
     template = body.template
     if template is not None and entity is not None:
         found = entity
@@ -144,7 +151,7 @@ def create_subscription(
         auth=auth,
         interval_minutes=body.interval_minutes,
         max_per_run=body.max_per_run,
-        max_per_payload=body.max_per_payload,
+        max_per_payload=max_per_payload,
         max_attempts=body.max_attempts,
         start_date=start_date,
         enabled=body.enabled,
@@ -213,12 +220,11 @@ def update_subscription(
         )
     if "url" in changes:
         _check(errors, lambda: check_url(changes["url"], settings))
-    _check(
-        errors,
-        lambda: _check_sizes(
-            changes.get("max_per_run", sub.max_per_run), changes.get("max_per_payload", sub.max_per_payload)
-        ),
-    )
+    max_per_run = changes.get("max_per_run", sub.max_per_run)
+    if "max_per_payload" in changes:
+        _check(errors, lambda: _check_sizes(max_per_run, changes["max_per_payload"]))
+    elif sub.max_per_payload > max_per_run:  # only maxPerRun given, and lowered below it: it follows
+        changes["max_per_payload"] = max_per_run
     if changes.get("template") is not None:
         _check(errors, lambda: check_template(session, changes["template"], sub.entity))
     _raise_all(errors)
@@ -255,8 +261,9 @@ def delete_subscription(session: Session, sub: StreamSubscription) -> None:
 
 
 def lag(session: Session, sub: StreamSubscription) -> int:
-    """How far behind the receiver is, in seq: the stream's newest change minus the cursor."""
-    return max(0, changelog.newest_seq(session, sub.entity) - sub.cursor_seq)
+    """How far behind the receiver is: the records of the stream waiting after the cursor (not a seq
+    difference, which counts every other entity's changes too)."""
+    return changelog.count_after(session, sub.entity, sub.cursor_seq)
 
 
 def represent(session: Session, sub: StreamSubscription, secret: str | None = None) -> dict[str, Any]:

@@ -83,6 +83,30 @@ async def _template_text(request: Request) -> tuple[str, Format]:
         raise BadRequest("The template is not UTF-8 text.", code="invalid_encoding") from None
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """A JSON schema with its local $refs replaced by what they name (the template's models nest without
+    cycles): the request body's schema stands alone, whatever the components are called."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def template_body_schema() -> dict[str, Any]:
+    """A template as a PUT body (JSON or YAML): the Template model, but `name` may be left out (the URL's
+    wins) and `builtin` is not the sender's to say."""
+    schema = Template.model_json_schema()
+    body: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    body["properties"].pop("builtin", None)
+    body["required"] = [name for name in body.get("required", []) if name != "name"]
+    body["title"] = "TemplateBody"
+    return body
+
+
 TemplateText = Annotated[tuple[str, Format], Depends(_template_text)]
 TemplateName = Annotated[str, Path(max_length=100, description="The template's name")]
 
@@ -124,7 +148,10 @@ def get_template(session: DbSession, name: TemplateName) -> JSONResponse:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "string"}} for media in sorted(set(MEDIA_TYPES))},
+            "content": {
+                media: {"schema": template_body_schema() if fmt != "xml" else {"type": "string"}}
+                for media, fmt in sorted(MEDIA_TYPES.items())
+            },
         }
     },
 )

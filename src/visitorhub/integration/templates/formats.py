@@ -7,10 +7,12 @@ column names (`contact.email`), which template sources read back as the same pat
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -33,12 +35,55 @@ def format_of(path: Path) -> RowFormat:
     raise RowFileError(f"{path.name}: unsupported file type '{path.suffix}'; use .csv, .jsonl or .json")
 
 
-def read_rows(path: Path, on_read: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_SNIFF_BYTES = 1 << 16
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+class HeaderError(RowFileError):
+    """A CSV header that cannot feed the template: raised before any row is read."""
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How a CSV file is read. `delimiter` None: detected over the first lines among , ; tab and |.
+    `encoding`: UTF-8 by default; a byte-order mark (UTF-8 or UTF-16, as spreadsheets write) wins over it.
+    `expected`: the outside names the template reads; a header holding none of them is a HeaderError.
+    `row_errors`: a line with more or fewer values than the header is yielded as a MalformedRow (an import
+    fails that row alone); otherwise it is a RowFileError that ends the reading."""
+
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    expected: frozenset[str] = frozenset()
+    row_errors: bool = False
+
+
+def delimiter_option(value: str) -> str:
+    """A --delimiter value: one of , ; | or tab (also written `\\t` or `tab`)."""
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    delimiter = named.get(value.lower(), value)
+    if delimiter not in DELIMITERS:
+        raise ValueError(f"'{value}' is not a delimiter; use one of , ; | or tab")
+    return delimiter
+
+
+def encoding_option(value: str) -> str:
+    """A --encoding value: a codec Python knows (utf-8, cp1252, latin-1, utf-16...)."""
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise ValueError(f"'{value}' is not a known text encoding; use for example utf-8 or cp1252") from None
+
+
+def read_rows(
+    path: Path, on_read: Callable[[int], None] | None = None, csv_options: CsvOptions | None = None
+) -> Iterator[Mapping[str, Any]]:
     """The rows of a .csv, .jsonl (.ndjson) or .json file, streamed; `on_read(n)` is told of every n bytes
     read from the file (a progress bar's total is the file's size)."""
     fmt = format_of(path)
     if fmt == "csv":
-        return _read_csv(path, on_read)
+        return _read_csv(path, on_read, csv_options or CsvOptions())
     if fmt == "jsonl":
         return _read_jsonl(path, on_read)
     return _read_json_array(path, on_read)
@@ -63,30 +108,125 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def _open(path: Path, on_read: Callable[[int], None] | None) -> IO[str]:
-    # utf-8-sig: spreadsheets save CSV with a byte-order mark, which would otherwise stick to the first name.
+def _utf(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _open(path: Path, on_read: Callable[[int], None] | None, encoding: str = "utf-8") -> IO[str]:
+    # A byte-order mark says the encoding (spreadsheets save "CSV UTF-8" with one, "Unicode text" as
+    # UTF-16); UTF-8's is dropped, so it does not stick to the first column's name.
     # newline="": the csv module reads line ends itself (quoted cells may hold them); JSON treats \r as blank.
+    with path.open("rb") as probe:
+        start = probe.read(4)
+    encoding = next((name for bom, name in _BOMS if start.startswith(bom)), encoding)
+    if _utf(encoding):
+        encoding = "utf-8-sig"
     if on_read is None:
-        return path.open(encoding="utf-8-sig", newline="")
+        return path.open(encoding=encoding, newline="")
     raw = _CountingReader(io.FileIO(path, "rb"), on_read)
-    return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8-sig", newline="")
+    return io.TextIOWrapper(io.BufferedReader(raw), encoding=encoding, newline="")
 
 
-def _read_csv(path: Path, on_read: Callable[[int], None] | None) -> Iterator[dict[str, Any]]:
-    with _open(path, on_read) as handle:
-        reader = csv.DictReader(handle)
-        try:
-            for row in reader:
-                if None in row:
-                    raise RowFileError(
-                        f"{path.name}, line {reader.line_num}: {len(row) - 1 + len(row[None])} values for "
-                        f"{len(reader.fieldnames or [])} columns"
+def _sniff(path: Path, encoding: str) -> str:
+    """The delimiter of the first lines: csv.Sniffer among , ; tab |; else the candidate the header holds
+    most of; else a comma (a one-column file)."""
+    with _open(path, None, encoding) as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    if len(sample) == _SNIFF_BYTES and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
+        best = max(counts, key=lambda candidate: counts[candidate])
+        return best if counts[best] else ","
+
+
+def _check_header(path: Path, names: list[str], options: CsvOptions, delimiter: str) -> None:
+    if not names:
+        raise HeaderError(f"{path.name}, line 1: no header; the first line names the columns")
+    if options.expected and not set(names) & options.expected:
+        shown = ", ".join(repr(name) for name in names[:10]) + (", ..." if len(names) > 10 else "")
+        raise HeaderError(
+            f"{path.name}, line 1: the header ({shown}, read with the {_DELIMITER_NAMES[delimiter]} as "
+            f"delimiter) names none of the columns the template reads: "
+            f"{', '.join(sorted(options.expected))}. Check --delimiter and --encoding."
+        )
+
+
+class MalformedRow(Mapping[str, Any]):
+    """A CSV line whose values do not match the header: reading it fails that row alone (the importer
+    reports it as it reports any failing row, and goes on with the next)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def _fail(self) -> Any:
+        from visitorhub.integration.templates.planning import RowError
+
+        raise RowError("Row", None, self.message)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._fail()
+
+    def __contains__(self, key: object) -> bool:
+        return bool(self._fail())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fail())
+
+    def __len__(self) -> int:
+        return int(self._fail())
+
+
+def _read_csv(
+    path: Path, on_read: Callable[[int], None] | None, options: CsvOptions
+) -> Iterator[Mapping[str, Any]]:
+    line = 1
+    try:
+        delimiter = options.delimiter or _sniff(path, options.encoding)
+        with _open(path, on_read, options.encoding) as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            names = next(reader, [])
+            _check_header(path, names, options, delimiter)
+            line = reader.line_num
+            for values in reader:
+                if not values:
+                    line = reader.line_num
+                    continue  # a blank line
+                if len(values) != len(names):
+                    message = (
+                        f"line {line + 1}: {len(values)} values for the {len(names)} columns of the header"
+                        f" (delimiter: {_DELIMITER_NAMES[delimiter]})"
                     )
-                yield row
-        except csv.Error as exc:
-            raise RowFileError(f"{path.name}, line {reader.line_num}: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise RowFileError(f"{path.name}, after line {reader.line_num}: not UTF-8 text ({exc})") from None
+                    if not options.row_errors:
+                        raise RowFileError(f"{path.name}, {message}")
+                    yield MalformedRow(message)
+                else:
+                    yield dict(zip(names, values, strict=True))
+                line = reader.line_num
+    except csv.Error as exc:
+        raise RowFileError(f"{path.name}, line {line + 1}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        utf = _utf(options.encoding)
+        name = "UTF-8" if utf else codecs.lookup(options.encoding).name
+        hint = " (a spreadsheet's CSV may be cp1252: --encoding cp1252)" if utf else ""
+        where = _undecodable_line(path, exc.encoding)
+        raise RowFileError(f"{path.name}, line {where}: not {name} text ({exc.reason}){hint}") from None
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | str:
+    """The first line of `path` that `encoding` cannot decode (for the error message; read again, as the
+    decoder's position is in a buffer, not the file)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError:
+                return number
+    return "?"
 
 
 def _read_jsonl(path: Path, on_read: Callable[[int], None] | None) -> Iterator[dict[str, Any]]:

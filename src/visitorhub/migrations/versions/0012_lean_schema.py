@@ -1,7 +1,7 @@
 """lean schema: content hashes of imported records; indexes no query needs are dropped (docs/indexes.md)
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06 08:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

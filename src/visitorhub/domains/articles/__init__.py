@@ -1,0 +1,1 @@
+"""Articles (news of the venue) with translated titles and contents."""

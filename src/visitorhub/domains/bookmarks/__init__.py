@@ -1,0 +1,1 @@
+"""Bookmarks: the stores, restaurants, deals, events and news a visitor keeps."""

@@ -1,0 +1,1 @@
+"""Companies of a centre."""

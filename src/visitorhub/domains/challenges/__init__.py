@@ -1,0 +1,1 @@
+"""Challenges of a centre, visitors' participations (points, rankings, history)."""

@@ -1,0 +1,1 @@
+"""Legal texts (versions per type), their texts per locale, and the consents a visitor still owes."""

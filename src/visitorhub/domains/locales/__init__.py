@@ -1,0 +1,1 @@
+"""Locales: the reference list of locale codes, and the locales each visitor speaks."""

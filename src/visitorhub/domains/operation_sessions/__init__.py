@@ -1,0 +1,1 @@
+"""Centre operation sessions of a visitor, and the segments and stores recorded for a session."""

@@ -1,0 +1,1 @@
+"""Consents: a visitor's opt-ins, by type and channel, with their history."""

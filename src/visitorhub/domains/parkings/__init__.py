@@ -1,0 +1,1 @@
+"""Parkings: a visitor's subscriptions to parking partners, and the history of their parking sessions."""

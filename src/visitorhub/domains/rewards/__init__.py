@@ -1,0 +1,1 @@
+"""Rewards: a visitor's loyalty balance and status at a centre."""

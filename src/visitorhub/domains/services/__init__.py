@@ -1,0 +1,1 @@
+"""Services of a centre, with their stores, segments, themes and targets."""
