@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from visitorhub.core import changelog
+from visitorhub.core.db import BULK_PRAGMAS
 from visitorhub.core.service import CrudService, WriteContext
 
 
@@ -106,3 +108,27 @@ class _CollectionThreshold:
 
 
 bulk_collections = _CollectionThreshold(10_000)
+
+
+@contextlib.contextmanager
+def bulk_pragmas(session: Session) -> Iterator[None]:
+    """SQLite: core.db.BULK_PRAGMAS on the session's connection while the block runs (a bulk writer),
+    its own values again afterwards, so the pooled connection serves requests as configured."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    saved = []
+    for pragma in BULK_PRAGMAS:
+        name = pragma.split("=", 1)[0]
+        saved.append(f"{name}={connection.exec_driver_sql(f'PRAGMA {name}').scalar()}")
+        connection.exec_driver_sql(f"PRAGMA {pragma}")
+    try:
+        yield
+    finally:
+        # After an error the session may refuse statements until rolled back: its error must not be
+        # masked by this one (the pooled connection then keeps the larger cache until it is recycled).
+        with contextlib.suppress(SQLAlchemyError):
+            connection = session.connection()
+            for pragma in saved:
+                connection.exec_driver_sql(f"PRAGMA {pragma}")

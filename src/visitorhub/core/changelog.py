@@ -20,7 +20,6 @@ from sqlalchemy import (
     cast,
     event,
     func,
-    insert,
     select,
     text,
 )
@@ -28,7 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.functions import FunctionElement
 
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import insert_rows, utcnow
 from visitorhub.models.changelog import ChangeLogEntry
 
 OPERATIONS = ("create", "update", "delete")
@@ -36,6 +35,7 @@ _LOCK_KEY = "visitorhub.changelog_locked"
 # Any constant works; it only has to be the same for every writer.
 _PG_ADVISORY_LOCK_ID = 0x76686368616E6765
 CHANGES: Table = ChangeLogEntry.__table__  # type: ignore[assignment]
+_APPENDED = ("entity", "entity_id", "operation", "occurred_at", "data")
 
 
 # Writing ------------------------------------------------------------------------------------------------
@@ -77,9 +77,12 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> None:
     now = utcnow()
     for row in rows:
         assert row["operation"] in OPERATIONS, row["operation"]
-    session.execute(
-        insert(ChangeLogEntry),
-        [{**row, "entity_id": str(row["entity_id"]), "occurred_at": now} for row in rows],
+    # One executemany on the session's connection, without the ORM's bulk bookkeeping (core.db.insert_rows).
+    insert_rows(
+        session.connection(bind_arguments={"mapper": ChangeLogEntry}),
+        CHANGES,
+        _APPENDED,
+        [(row["entity"], str(row["entity_id"]), row["operation"], now, row["data"]) for row in rows],
     )
 
 

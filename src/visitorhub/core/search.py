@@ -14,6 +14,8 @@ _AFTER_EVERYTHING = "\U0010ffff"
 def fold(text: str) -> str:
     """How names and e-mails are compared in searches: case folded, accents and other marks dropped, in any
     script ("Élodie" -> "elodie", "Ñúñez-Åström" -> "nunez-astrom", "STRASSE" and "Straße" -> "strasse")."""
+    if text.isascii():
+        return text.lower()  # the same answer: ASCII has no marks, and its case folding is lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 

@@ -17,12 +17,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import ColumnElement, String, and_, event, func, insert, select, text, tuple_
+from sqlalchemy import ColumnElement, String, Table, and_, event, func, insert, select, text, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.db import Base, as_utc, utcnow
+from visitorhub.core.db import Base, as_utc, insert_rows, utcnow
 from visitorhub.core.resource import REGISTRY, Unique, declared
 from visitorhub.errors import Conflict, InvalidInput
 
@@ -34,6 +34,7 @@ M = TypeVar("M", bound=Base)
 _WRITTEN = "visitorhub.written"  # session.info: ids of the records the write path changed since the flush
 _UNIQUE = "visitorhub.unique"  # session.info: unique keys looked up for a batch (see CrudService.batch)
 _REFERENCED = "visitorhub.referenced"  # session.info: referenced keys looked up for a batch
+CONTENT_HASH = "content_hash"  # core.db.ContentHashMixin
 IN_LIST = 500  # values per IN (...) list: well under every backend's parameter limit
 
 
@@ -63,6 +64,15 @@ class _InsertColumns:
     defaults: dict[str, Any]  # attribute -> its scalar column default (None without one)
     computed: frozenset[str]  # attributes whose default a function, SQL or the server computes
     relationships: frozenset[str]
+
+    @property
+    def columns(self) -> list[str]:
+        return [col for _attr, col in self.names]
+
+    def tuples(self, records: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The INSERT values of records whose every column attribute is set, in the order of `columns`."""
+        values = itemgetter(*[attr for attr, _col in self.names])
+        return [values(obj.__dict__) for obj in records]
 
     def rows(self, records: Sequence[Any], without: str | None = None) -> list[dict[str, Any]]:
         """The INSERT parameters of records whose every column attribute is set (column -> value)."""
@@ -102,6 +112,8 @@ class CrudService(Generic[M]):
         columns = {attr.key for attr in mapper.column_attrs}
         fields = tuple(self.read.model_fields)
         self._read_columns: tuple[str, ...] | None = fields if columns.issuperset(fields) else None
+        # core.db.ContentHashMixin: what a template import last wrote (cleared by every other write).
+        self.hash_attr: str | None = CONTENT_HASH if CONTENT_HASH in columns else None
 
     def represent(self, obj: M) -> dict[str, Any]:
         """The API representation, as sent in responses and stored in the change log."""
@@ -339,6 +351,8 @@ class CrudService(Generic[M]):
     def apply_update(self, session: Session, obj: M, diff: dict[str, Any]) -> None:
         for key, value in diff.items():
             setattr(obj, key, value)
+        if self.hash_attr is not None and self.hash_attr not in diff:
+            setattr(obj, self.hash_attr, None)  # the record no longer holds what an import last wrote
         obj.update_date = utcnow()  # type: ignore[attr-defined]
         written(session, obj)
 
@@ -378,7 +392,8 @@ class CrudService(Generic[M]):
             self._number(session, fast, pk)
         numbered = [obj for obj in fast if pk is None or obj.__dict__.get(pk) is not None]
         if numbered:
-            connection.execute(insert(self.model), columns.rows(numbered))
+            table: Table = self.model.__table__  # type: ignore[assignment]
+            insert_rows(connection, table, columns.columns, columns.tuples(numbered))
         if pk is not None and len(numbered) < len(fast):
             # The database numbers these: RETURNING in the order of the parameters (one statement per
             # batch of rows on backends that can, such as PostgreSQL).
@@ -481,6 +496,8 @@ class CrudService(Generic[M]):
             return
         now = utcnow()
         setattr(obj, attr, now)
+        if self.hash_attr is not None:
+            setattr(obj, self.hash_attr, None)
         obj.update_date = now  # type: ignore[attr-defined]
         written(session, obj)
         session.flush()

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, TimestampMixin
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin
 from visitorhub.models.visitor import Visitor
 
 
-class Center(TimestampMixin, Base):
+class Center(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "center"
 
     pc_code: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -23,7 +23,7 @@ class Center(TimestampMixin, Base):
     center_code: Mapped[int | None] = mapped_column(BigInteger)
     has_worker: Mapped[bool] = mapped_column(default=False)
     has_multi_step: Mapped[bool] = mapped_column(default=False)
-    is_active: Mapped[bool] = mapped_column(default=False, index=True)
+    is_active: Mapped[bool] = mapped_column(default=False)
     has_email_validation: Mapped[bool] = mapped_column(default=True)
     loyalty_start_date: Mapped[datetime | None]
     has_basic_loyalty: Mapped[bool] = mapped_column(default=False)
@@ -34,7 +34,7 @@ class Center(TimestampMixin, Base):
     has_loyalty: Mapped[bool | None]
 
 
-class VisitorCenter(TimestampMixin, Base):
+class VisitorCenter(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "visitor_center"
     __table_args__ = (UniqueConstraint("visitor_id", "pc_code"),)
 
@@ -47,5 +47,5 @@ class VisitorCenter(TimestampMixin, Base):
     favorite_date: Mapped[datetime | None]
     is_tlp: Mapped[bool | None]
     is_favorite: Mapped[bool] = mapped_column(default=False)
-    is_smartparker: Mapped[bool | None] = mapped_column(index=True)
+    is_smartparker: Mapped[bool | None] = mapped_column()
     center_company_id: Mapped[int | None] = mapped_column(BigInteger)

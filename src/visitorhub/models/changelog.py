@@ -15,7 +15,6 @@ class ChangeLogEntry(Base):
     __tablename__ = "change_log"
     __table_args__ = (
         Index("ix_change_log_entity_seq", "entity", "seq"),
-        Index("ix_change_log_entity_entity_id", "entity", "entity_id"),
         Index("ix_change_log_occurred_at", "occurred_at"),
     )
 

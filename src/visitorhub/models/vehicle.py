@@ -8,17 +8,19 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, TimestampMixin
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, utcnow
 from visitorhub.models.visitor import Visitor
 
 
-class Vehicle(TimestampMixin, Base):
+class Vehicle(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "vehicle"
     __table_args__ = (
         # Plate search and smart-parking matching: the non-deleted vehicles with a plate, latest updated first.
         Index("ix_vehicle_plate_deleted_updated", "license_plate_normalized", "deletion_date", "update_date"),
     )
 
+    # Listed under their visitor only (the visitor_id index serves every page): no creationDate index.
+    creation_date: Mapped[datetime] = mapped_column(default=utcnow)
     vehicle_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     visitor_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("visitor.visitor_id", ondelete="CASCADE"), index=True
@@ -36,4 +38,4 @@ class Vehicle(TimestampMixin, Base):
     license_plate_country: Mapped[str | None] = mapped_column(String(2))
     year_of_manufacture: Mapped[int | None]
     last_parking_session: Mapped[datetime | None]
-    deletion_date: Mapped[datetime | None] = mapped_column(index=True)
+    deletion_date: Mapped[datetime | None]

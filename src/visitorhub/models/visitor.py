@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, TimestampMixin
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin
 from visitorhub.core.search import folded_text
 
 
-class Visitor(TimestampMixin, Base):
+class Visitor(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "visitor"
     __table_args__ = (
         Index("uq_visitor_email_lower", func.lower("email"), unique=True),
@@ -25,7 +25,7 @@ class Visitor(TimestampMixin, Base):
     )
 
     visitor_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    account_type: Mapped[str] = mapped_column(String(16), index=True)
+    account_type: Mapped[str] = mapped_column(String(16))
     email: Mapped[str] = mapped_column(String(320))
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -55,7 +55,7 @@ class Visitor(TimestampMixin, Base):
     last_visit_date: Mapped[datetime | None] = mapped_column(index=True)
     registration_date: Mapped[datetime | None] = mapped_column(index=True)
     barcode: Mapped[str] = mapped_column(String(32), unique=True)
-    origin_type: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin_type: Mapped[str | None] = mapped_column(String(64))
     origin: Mapped[str | None] = mapped_column(String(200))
     # core.search.fold of email, first and last name: what searches compare with (derived on every write).
     email_folded: Mapped[str | None] = mapped_column(folded_text(320))
@@ -95,7 +95,7 @@ class Optin(TimestampMixin, Base):
     optout_date: Mapped[datetime | None]
 
 
-class ExternalId(TimestampMixin, Base):
+class ExternalId(ContentHashMixin, TimestampMixin, Base):
     """An identifier of the visitor in another system; one per (visitor, type, centre)."""
 
     __tablename__ = "external_id"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from visitorhub.core.batch import bulk_collections
@@ -603,6 +603,93 @@ class TestNoChange:
         assert log_after(session, seq) == []
 
 
+class TestContentHashes:
+    """A re-import compares the hash of what the template last wrote with the row's, without loading the
+    records; a record changed since by anything else is compared in full."""
+
+    def test_an_unchanged_reimport_reads_no_record_and_writes_nothing(self, session: Session) -> None:
+        rows = [row(n) for n in range(6)]
+        assert run(session, rows).failed == 0
+        assert None not in session.scalars(select(Visitor.content_hash)).all()
+        assert None not in session.scalars(select(Vehicle.content_hash)).all()
+        seq = last_seq(session)
+        stamps = dict(session.execute(select(Vehicle.license_plate, Vehicle.update_date)).all())
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(session.get_bind(), "before_cursor_execute", seen)
+        try:
+            again = run(session, rows, verbose=True)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", seen)
+        assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 6}
+        assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 6}
+        assert [op["operation"] for op in again.as_json()["operations"]] == ["unchanged"] * 18
+        # Keys, ids and hashes only: no column a diff would need was read, nothing was written.
+        assert not [s for s in statements if "first_name" in s or "license_plate_country" in s]
+        assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        assert log_after(session, seq) == []
+        assert dict(session.execute(select(Vehicle.license_plate, Vehicle.update_date)).all()) == stamps
+
+    def test_a_record_changed_through_the_api_since_is_set_back(
+        self, session: Session, existing: uuid.UUID
+    ) -> None:
+        visitor = visitor_by_email(session, "ann0@example.com")
+        visitor_service.update(session, visitor, {"first_name": "Changed"})
+        assert visitor.content_hash is None  # every other write clears it
+        seq = last_seq(session)
+        report = run(session, [row(0)])
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 1, "unchanged": 0}
+        assert report.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+        assert [(e.entity, e.operation, e.data["firstName"]) for e in log_after(session, seq)] == [
+            ("Visitor", "update", "Ann")
+        ]
+        session.expire_all()
+        assert visitor_by_email(session, "ann0@example.com").content_hash is not None
+
+    def test_a_changed_cell_updates_and_moves_the_hash(self, session: Session, existing: uuid.UUID) -> None:
+        before = session.scalar(select(Vehicle.content_hash).where(Vehicle.visitor_id == existing))
+        report = run(session, [row(0, vehicle_maker="Peugeot")])
+        assert report.summary["Vehicle"] == {"inserted": 0, "updated": 1, "unchanged": 0}
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+        session.expire_all()
+        after = session.scalar(select(Vehicle.content_hash).where(Vehicle.visitor_id == existing))
+        assert after is not None
+        assert after != before
+        assert run(session, [row(0, vehicle_maker="Peugeot")]).summary["Vehicle"]["unchanged"] == 1
+
+    def test_another_template_compares_in_full(self, session: Session, existing: uuid.UUID) -> None:
+        other = template(
+            {
+                "direction": "in",
+                "entities": [{"type": "Visitor", "key": ["email"], "fields": [
+                    {"source": "email", "field": "email"}, {"source": "first_name", "field": "firstName"}]}],
+            }
+        )  # fmt: skip
+        seq = last_seq(session)
+        report = run(session, [{"email": "ann0@example.com", "first_name": "Ann"}], other)
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+        report = run(session, [{"email": "ann0@example.com", "first_name": "Other"}], other)
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 1, "unchanged": 0}
+        assert [e.operation for e in log_after(session, seq)] == ["update"]
+
+    def test_stop_on_error_counts_no_row_after_the_failing_one(self, session: Session) -> None:
+        rows = [row(n) for n in range(4)]
+        assert run(session, rows).failed == 0
+        rows[1] = row(1, country_code="not a country")
+        report = run(session, rows, stop_on_error=True)
+        assert (report.processed, report.failed, report.stopped) == (2, 1, True)
+        assert report.summary["Visitor"]["unchanged"] == 1
+
+    def test_two_rows_with_one_key_are_applied_in_order(self, session: Session, existing: uuid.UUID) -> None:
+        report = run(session, [row(0, first_name="Zoe"), row(0)])
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 2, "unchanged": 0}
+        session.expire_all()
+        assert visitor_by_email(session, "ann0@example.com").first_name == "Ann"
+
+
 def chunk_scenario() -> list[dict[str, Any]]:
     return [
         row(0),
@@ -1148,3 +1235,37 @@ class TestCollections:
                 assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
             assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
         assert gc.get_threshold() == before
+
+
+class TestBulkPragmas:
+    """On SQLite an import's connection gets core.db.BULK_PRAGMAS while it runs, its own settings after."""
+
+    @staticmethod
+    def cache_size(session: Session) -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+
+    def test_set_while_importing_and_restored(self, session: Session) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        before = self.cache_size(session)
+        seen: list[int] = []
+        report = run_import(
+            session, IMPORT, [row(1), row(2)], ImportOptions(chunk_size=1),
+            progress=lambda _n: seen.append(self.cache_size(session)),
+        )  # fmt: skip
+        assert report.failed == 0
+        assert seen == [-65536, -65536]
+        assert self.cache_size(session) == before != -65536
+
+    def test_restored_when_the_rows_fail(self, session: Session) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        before = self.cache_size(session)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            yield row(1)
+            raise OSError("the file went away")
+
+        with pytest.raises(OSError, match="went away"):
+            run_import(session, IMPORT, rows())
+        assert self.cache_size(session) == before

@@ -9,17 +9,20 @@ savepoint, so a row is still applied entirely or not at all.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from visitorhub.core.batch import WriteBatch, bulk_collections
+from visitorhub.core.batch import WriteBatch, bulk_collections, bulk_pragmas
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
 from visitorhub.integration.templates.planning import (
@@ -27,9 +30,14 @@ from visitorhub.integration.templates.planning import (
     RowError,
     compile_template,
     extract,
+    extract_key,
 )
 from visitorhub.integration.templates.report import ImportReport
 from visitorhub.integration.templates.spec import Template
+
+_PROBE = 200  # rows of a chunk looked at before the others (_unchanged_rows)
+# Bumped when what a row's values become changes (validation, transforms): older hashes then match nothing.
+_HASH_VERSION = b"visitorhub-import-1"
 
 
 @dataclass
@@ -37,7 +45,18 @@ class ImportOptions:
     simulate: bool = False
     verbose: bool = False
     stop_on_error: bool = False
-    chunk_size: int = 500
+    # Rows planned, written and (by the CLI) committed together: large enough that SQLite's commit and
+    # checkpoint cost little per row, small enough that a chunk's records stay a few tens of MB.
+    chunk_size: int = 5000
+
+
+class _Stored:
+    """A record matched by key whose content hash says the row changes nothing: its id, never loaded."""
+
+    __slots__ = ("entity_id",)
+
+    def __init__(self, entity_id: Any) -> None:
+        self.entity_id = entity_id
 
 
 class _Importer:
@@ -50,6 +69,142 @@ class _Importer:
         self.options = options
         self.ctx = ctx
         self.report = ImportReport(simulate=options.simulate, stop_on_error=options.stop_on_error)
+        # Content hashes (core.db.ContentHashMixin): of the template and the row's cells, per entity.
+        self.digest = hashlib.blake2b(
+            _HASH_VERSION + template.model_dump_json(exclude={"description"}).encode(), digest_size=16
+        ).digest()
+        # A row may skip extraction when every entity's key comes from its own cells and is hashed.
+        self.hashed = all(
+            plan.key_fields is not None and plan.entity.service.hash_attr is not None for plan in self.plans
+        )
+
+    # Content hashes ----------------------------------------------------------------------------------
+
+    def _row_hasher(self, row: Mapping[str, Any]) -> Any:
+        """The row's cells hashed under the template's digest (a keyed BLAKE2b), for _content_hash."""
+        cells = orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS, default=str)
+        return hashlib.blake2b(cells, digest_size=8, key=self.digest)
+
+    @staticmethod
+    def _content_hash(row_hasher: Any, i: int, parent_id: Any) -> int:
+        """What the template makes of the row for entity i (under parent `parent_id`), as a signed int64."""
+        hasher = row_hasher.copy()
+        hasher.update(b"\0%d\0%s" % (i, str(parent_id).encode()))
+        return int.from_bytes(hasher.digest(), "big", signed=True)
+
+    def _unchanged_rows(
+        self, chunk: list[tuple[int, Mapping[str, Any]]]
+    ) -> tuple[dict[int, list[_Operation]], list[tuple[int, Mapping[str, Any]]]]:
+        """The rows whose every entity matches a record holding a content hash equal to the row's (what
+        the import last wrote to it, nothing written since): `unchanged` without extracting or loading
+        anything beyond one narrow query per entity (key, id, hash). The other rows go the full way."""
+        if not self.hashed or not chunk:
+            return {}, chunk
+        # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
+        # rows), the others are not looked at either: keys are then extracted once, by the full path.
+        # The whole chunk is then looked at once (rows sharing a key must be seen together).
+        if len(chunk) > _PROBE and not self._unchanged_of(chunk[:_PROBE])[0]:
+            return {}, chunk
+        return self._unchanged_of(chunk)
+
+    def _unchanged_of(
+        self, chunk: list[tuple[int, Mapping[str, Any]]]
+    ) -> tuple[dict[int, list[_Operation]], list[tuple[int, Mapping[str, Any]]]]:
+        keyed: list[list[dict[str, Any]] | None] = []
+        for _index, row in chunk:
+            try:
+                found = [extract_key(plan, row) for plan in self.plans]
+            except RowError:
+                keyed.append(None)
+                continue
+            keys = [k for k in found if k is not None]
+            keyed.append(keys if len(keys) == len(found) else None)
+        stored: list[dict[tuple[Any, ...], tuple[Any, int | None]]] = []
+        row_keys: list[list[tuple[Any, ...]] | None] = [[] if k is not None else None for k in keyed]
+        for i, plan in enumerate(self.plans):
+            if plan.parent_index is None:
+                for n, row_key_values in enumerate(keyed):
+                    own = row_keys[n]
+                    if row_key_values is not None and own is not None:
+                        own.append(self._key(plan, row_key_values[i], None) or ())
+                wanted = {own[i] for own in row_keys if own is not None}
+                stored.append(self._hashes(plan, wanted, None))
+            else:
+                parents = stored[plan.parent_index]
+                for n, row_key_values in enumerate(keyed):
+                    own = row_keys[n]
+                    if row_key_values is None or own is None:
+                        continue
+                    parent = parents.get(own[plan.parent_index])
+                    if parent is None:
+                        row_keys[n] = None  # a new parent: its children are new too
+                        continue
+                    own.append(self._key(plan, row_key_values[i], parent[0]) or ())
+                parent_ids = sorted({found[0] for found in parents.values()}, key=str)
+                stored.append(self._hashes(plan, None, parent_ids))
+        counts: list[Counter[tuple[Any, ...]]] = [Counter() for _plan in self.plans]
+        for own in row_keys:
+            if own is not None:
+                for i, key in enumerate(own):
+                    counts[i][key] += 1
+        unchanged: dict[int, list[_Operation]] = {}
+        rest: list[tuple[int, Mapping[str, Any]]] = []
+        for (index, row), own in zip(chunk, row_keys, strict=True):
+            ops = self._unchanged_ops(row, own, stored, counts) if own is not None else None
+            if ops is None:
+                rest.append((index, row))
+            else:
+                unchanged[index] = ops
+        return unchanged, rest
+
+    def _unchanged_ops(
+        self,
+        row: Mapping[str, Any],
+        own: list[tuple[Any, ...]],
+        stored: list[dict[tuple[Any, ...], tuple[Any, int | None]]],
+        counts: list[Counter[tuple[Any, ...]]],
+    ) -> list[_Operation] | None:
+        row_hasher = self._row_hasher(row)
+        ops: list[_Operation] = []
+        for i, plan in enumerate(self.plans):
+            key = own[i]
+            found = stored[i].get(key)
+            if found is None or counts[i][key] > 1:  # new, or another row of the chunk has the same key
+                return None
+            parent_id = (
+                stored[plan.parent_index][own[plan.parent_index]][0]
+                if plan.parent_index is not None
+                else None
+            )
+            if found[1] is None or found[1] != self._content_hash(row_hasher, i, parent_id):
+                return None
+            ops.append(_Operation(plan, "unchanged", _Stored(found[0]), {}, key))
+        return ops
+
+    def _hashes(
+        self, plan: EntityPlan, keys: set[tuple[Any, ...]] | None, parent_ids: list[Any] | None
+    ) -> dict[tuple[Any, ...], tuple[Any, int | None]]:
+        """(id, content hash) of the records with these keys (or under these parents), by key: one
+        narrow query per 500 values, which the key's index answers."""
+        found: dict[tuple[Any, ...], tuple[Any, int | None]] = {}
+        model = plan.entity.model
+        service = plan.entity.service
+        attrs = ([plan.parent_attr] if plan.parent_attr else []) + plan.key_attrs
+        selected = [getattr(model, service.pk_attr), getattr(model, service.hash_attr or "")]
+        selected += [getattr(model, a) for a in attrs]
+        if parent_ids is not None:
+            where, values = getattr(model, plan.parent_attr or ""), parent_ids
+        else:
+            where = plan.column(attrs[0]) if len(attrs) == 1 else tuple_(*[plan.column(a) for a in attrs])
+            values = [k[0] for k in keys or ()] if len(attrs) == 1 else list(keys or ())
+        connection = self.session.connection()
+        for start in range(0, len(values), 500):
+            for pk, content_hash, *parts in connection.execute(
+                select(*selected).where(where.in_(values[start : start + 500]))
+            ).all():
+                key = tuple(plan.fold(a, v) for a, v in zip(attrs, parts, strict=True))
+                found.setdefault(key, (pk, content_hash))
+        return found
 
     # Matching ----------------------------------------------------------------------------------------
 
@@ -174,6 +329,8 @@ class _Importer:
     ) -> bool:
         """Plan and apply each row: into `batch` (written by the caller for the whole chunk), or, without
         one, each row written on its own in a savepoint (so a database error fails that row only)."""
+        unchanged, chunk = self._unchanged_rows(chunk)
+        rows = dict(chunk)
         extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]] = []
         for index, row in chunk:
             try:
@@ -190,7 +347,7 @@ class _Importer:
                 try:
                     if isinstance(values, RowError):
                         raise values
-                    ops = self._plan_row(values, existing, pending)
+                    ops = self._plan_row(values, existing, pending, self._row_hasher(rows[index]))
                     row_batch = batch if batch is not None else WriteBatch(self.session, self.ctx)
                     for op in ops:
                         op.apply(row_batch)
@@ -203,7 +360,10 @@ class _Importer:
                         savepoint.rollback()
                     outcome.failures.append((index, _as_row_error(exc, self.plans)))
                     if self.options.stop_on_error:
+                        # Rows after the failing one are not processed, whatever their hashes said.
+                        outcome.rows.extend((i, ops) for i, ops in unchanged.items() if i < index)
                         return True
+        outcome.rows.extend(unchanged.items())
         return False
 
     def _enter_batches(
@@ -238,6 +398,7 @@ class _Importer:
         row_values: list[dict[str, Any] | None],
         existing: dict[int, dict[tuple[Any, ...], Any]],
         pending: dict[int, dict[tuple[Any, ...], _Operation]],
+        row_hasher: Any,
     ) -> list[_Operation]:
         ops: list[_Operation] = []
         resolved: list[Any] = []
@@ -271,6 +432,9 @@ class _Importer:
             if key is not None:
                 earlier = pending[i].get(key)
                 match = earlier.target if earlier is not None else existing[i].get(key)
+                if isinstance(match, _Stored):  # an earlier row of the chunk left it unchanged by its hash
+                    match = self.session.get(plan.entity.model, match.entity_id)
+            hash_attr = service.hash_attr
             try:
                 if match is not None:
                     if plan.update:
@@ -278,6 +442,8 @@ class _Importer:
                         diff = service.plan_update(self.session, match, changes, self.ctx)
                     else:
                         diff = {}
+                    if diff and hash_attr is not None:
+                        diff[hash_attr] = self._content_hash(row_hasher, i, parent_id)
                     op = _Operation(plan, "update" if diff else "unchanged", match, diff, key)
                 elif plan.insert:
                     values = {**{k: v for k, v in plan.defaults.items() if k not in values}, **values}
@@ -291,9 +457,10 @@ class _Importer:
                             f"{plan.entity.entity}, but the row has no value and no default",
                         )
                     full = {**{k: v for k, v in plan.create_defaults.items() if k not in values}, **values}
-                    op = _Operation(
-                        plan, "insert", None, service.plan_create(self.session, full, self.ctx), key
-                    )
+                    planned = service.plan_create(self.session, full, self.ctx)
+                    if hash_attr is not None:
+                        planned[hash_attr] = self._content_hash(row_hasher, i, parent_id)
+                    op = _Operation(plan, "insert", None, planned, key)
                 else:
                     shown = dict(zip(plan.key, key[-len(plan.key) :] if key else (), strict=False))
                     raise RowError(
@@ -343,6 +510,8 @@ class _Operation:
 
     @property
     def obj_id(self) -> Any:
+        if isinstance(self.target, _Stored):
+            return self.target.entity_id
         if self.target is not None:
             return self.plan.entity.service.entity_id(self.target)
         # A new root's id is chosen before insert (visitorId); children reference it.
@@ -419,5 +588,5 @@ def run_import(
     if template.direction != "in":
         raise ValueError(f"template {template.name} is an export template")
     importer = _Importer(session, template, options or ImportOptions(), ctx or WriteContext())
-    with bulk_collections():
+    with bulk_collections(), bulk_pragmas(session):
         return importer.run(rows, progress, checkpoint)

@@ -55,6 +55,9 @@ class EntityPlan:
     create_defaults: dict[str, Any]
     # Attributes whose key values match case-insensitively (the resource's case-insensitive unique fields).
     folded: frozenset[str] = frozenset()
+    # The fields that give the key (extract_key), when the key comes from the row's own cells alone (a
+    # parent id read from the row, or a key without a mapped field, leaves it empty).
+    key_fields: list[FieldPlan] | None = None
 
     def fold(self, attr: str, value: Any) -> Any:
         return value.lower() if attr in self.folded and isinstance(value, str) else value
@@ -119,18 +122,41 @@ def compile_template(template: Template) -> list[EntityPlan]:
                 folded=frozenset(entity.attribute(name) for name in entity.case_insensitive),
             )
         )
+        plan = plans[-1]
+        mapped = {f.attr for f in fields}
+        if (
+            plan.key_attrs
+            and set(plan.key_attrs) <= mapped
+            and (plan.parent_attr is None or parent_index is not None)
+        ):
+            plan.key_fields = [f for f in fields if f.attr in plan.key_attrs]
     return plans
 
 
-def extract(plan: EntityPlan, row: Mapping[str, Any]) -> dict[str, Any] | None:
+def extract_key(plan: EntityPlan, row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's key values for one entity, extracted and validated as extract() does, from the key's own
+    cells only (a re-import matches records and compares content hashes before extracting the rest).
+    None when the plan's key does not come from the row alone, or when a key cell is empty."""
+    if plan.key_fields is None:
+        return None
+    values = extract(plan, row, plan.key_fields)
+    if values is None or any(values.get(attr) is None for attr in plan.key_attrs):
+        return None
+    return values
+
+
+def extract(
+    plan: EntityPlan, row: Mapping[str, Any], fields: list[FieldPlan] | None = None
+) -> dict[str, Any] | None:
     """The row's values for one entity (attribute names, validated types); absent and empty cells skipped.
 
     None when the entity hangs from another entity of the row and none of its mapped cells has a value:
-    a visitor row without a vehicle touches no vehicle (defaults alone do not make one).
+    a visitor row without a vehicle touches no vehicle (defaults alone do not make one). `fields`: only
+    those of the plan's fields (extract_key).
     """
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for f in plan.fields:
+    for f in plan.fields if fields is None else fields:
         value = get_path(row, f.source)
         if f.pipeline is not None:
             try:
