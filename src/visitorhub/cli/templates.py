@@ -156,7 +156,7 @@ def import_file(
     ),
     report_path: Path = typer.Option(None, "--report", help="Write the full report as JSON to this file"),
     chunk_size: int = typer.Option(
-        500, "--chunk-size", min=1, max=100_000, help="Rows per batch; each applied batch is committed"
+        5000, "--chunk-size", min=1, max=100_000, help="Rows per batch; each applied batch is committed"
     ),
     delimiter: str = typer.Option(
         None, "--delimiter", "-d", help="CSV: , ; | or tab (default: detected from the first lines)"
