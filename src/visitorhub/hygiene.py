@@ -117,9 +117,15 @@ class RequestHygiene:
     ) -> None:
         self.app = app
         self.routes = [route for route in routes if isinstance(route, APIRoute)]
-        self.rules = {id(route): route_rules(route) for route in self.routes}
+        self.rules: dict[int, RouteRules] = {}  # made on a route's first request: cheap start-up
         self.max_body_bytes = max_body_bytes
         self.max_import_body_bytes = max_import_body_bytes
+
+    def _rules(self, route: APIRoute) -> RouteRules:
+        found = self.rules.get(id(route))
+        if found is None:
+            found = self.rules[id(route)] = route_rules(route)
+        return found
 
     def _match(self, scope: Scope) -> APIRoute | None:
         for route in self.routes:
@@ -144,7 +150,7 @@ class RequestHygiene:
             route = self._match(as_get)
             if route is not None:
                 scope, send = as_get, _without_body(send)
-        rules = self.rules.get(id(route)) if route is not None else None
+        rules = self._rules(route) if route is not None else None
         headers = Headers(scope=scope)
         limit = self.max_import_body_bytes if rules and rules.large_body else self.max_body_bytes
         length = _content_length(headers)
