@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from tests.servers import Receiver, running_receiver
-from visitorhub.app import create_app
+from visitorhub.app import bind_database, create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work, utcnow
@@ -150,10 +150,10 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
         built = create_app(settings, bind=connection)
         _APPS[key] = (built, dict(built.state._state))
     found, pristine = _APPS[key]
-    fresh = create_app(settings, bind=connection).state._state  # this connection's engine and sessions
     state = found.state._state
     state.clear()
-    state.update({**pristine, **fresh})
+    state.update(pristine)
+    bind_database(found, connection, readonly_reads=False)
     found.dependency_overrides.clear()
     return found
 

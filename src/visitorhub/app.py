@@ -52,6 +52,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.stop()
 
 
+def bind_database(app: FastAPI, engine: Engine | Any, *, readonly_reads: bool) -> None:
+    """Where the app's requests write and read (tests rebind one app to each test's connection)."""
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.read_sessions = make_session_factory(engine, readonly=readonly_reads)
+
+
 def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI:
     """Build the app; `bind` (an Engine or Connection) overrides the one made from settings (tests)."""
     settings = settings or get_settings()
@@ -77,9 +84,7 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
         max_import_body_bytes=settings.max_import_body_bytes,
     )
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessions = make_session_factory(engine)
-    app.state.read_sessions = make_session_factory(engine, readonly=bind is None)
+    bind_database(app, engine, readonly_reads=bind is None)
     install_error_handlers(app)
     app.include_router(api)
     build_openapi = app.openapi

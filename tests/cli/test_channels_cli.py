@@ -193,7 +193,7 @@ def _serve(url: str, port: int) -> subprocess.Popen[str]:
 
 
 def test_sigkill_of_the_server_mid_push_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
-    count = 300
+    count = 1000  # enough payloads (of 5) that the kill, after 60 records, lands mid-push on a fast machine
     with own_database(tmp_path) as url:
         engine = make_engine(url)
         sessions = make_session_factory(engine)

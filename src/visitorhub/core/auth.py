@@ -12,9 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import get_or_404, utcnow
 from visitorhub.core.deps import DbSession
-from visitorhub.errors import Forbidden, NotFound, Unauthorized
+from visitorhub.errors import Forbidden, Unauthorized
 from visitorhub.models.apikey import ApiKey
 
 SCOPES = ("read", "write", "admin")
@@ -43,9 +43,7 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound(f"API key {key_id} does not exist.", field="keyId")
+    key = get_or_404(session, ApiKey, key_id, what=f"API key {key_id}", field="keyId")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event, insert
@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from visitorhub.errors import NotFound
 
 READONLY_OPTION = "visitorhub_readonly"
 
@@ -268,3 +270,17 @@ def _copy_rows(
                     copy.write_row(row)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+
+
+RowT = TypeVar("RowT")
+
+
+def get_or_404(
+    session: Session, model: type[RowT], key: Any, *, what: str, field: str, **options: Any
+) -> RowT:
+    """The row with this primary key (`options` as for Session.get, e.g. with_for_update), or a 404 saying
+    "<what> does not exist." and naming the path field."""
+    row = session.get(model, key, **options)
+    if row is None:
+        raise NotFound(f"{what} does not exist.", field=field)
+    return row

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import get_or_404, utcnow
 from visitorhub.core.secrets import secret_box
 from visitorhub.errors import AppError, Conflict, InvalidInput, NotFound
 from visitorhub.integration.channels.schemas import (
@@ -113,9 +113,7 @@ def create_channel(session: Session, body: ChannelCreate, settings: Settings) ->
 
 
 def get_channel(session: Session, channel_id: int) -> Channel:
-    channel = session.get(Channel, channel_id)
-    if channel is None:
-        raise NotFound(f"Channel {channel_id} does not exist.", field="channelId")
+    channel = get_or_404(session, Channel, channel_id, what=f"Channel {channel_id}", field="channelId")
     return channel
 
 

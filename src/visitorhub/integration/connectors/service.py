@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
 from visitorhub.core import changelog
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import get_or_404, utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
 from visitorhub.core.secrets import secret_box
 from visitorhub.errors import Conflict, InvalidInput, NotFound, ValidationErrors
@@ -189,9 +189,7 @@ def delete_connector(session: Session, row: Connector) -> None:
 
 
 def get_connector(session: Session, connector_id: int) -> Connector:
-    row = session.get(Connector, connector_id)
-    if row is None:
-        raise NotFound(f"Connector {connector_id} does not exist.", field="connectorId")
+    row = get_or_404(session, Connector, connector_id, what=f"Connector {connector_id}", field="connectorId")
     return row
 
 

@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from visitorhub.config import Settings
 from visitorhub.core import changelog
-from visitorhub.core.db import as_utc, unit_of_work, utcnow
+from visitorhub.core.db import as_utc, get_or_404, unit_of_work, utcnow
 from visitorhub.core.secrets import SecretUnavailable
-from visitorhub.errors import AppError, Conflict, NotFound
+from visitorhub.errors import AppError, Conflict
 from visitorhub.integration.connectors import KINDS, mirror, selection
 from visitorhub.integration.connectors.base import (
     Connector as ConnectorKind,
@@ -661,9 +661,14 @@ def sync_connector(
     owner = None if options.dry_run else new_owner()
     setup_error: str | None = None
     with unit_of_work(sessions) as session:
-        row = session.get(Connector, connector_id, with_for_update=not options.dry_run)
-        if row is None:
-            raise NotFound(f"Connector {connector_id} does not exist.", field="connectorId")
+        row = get_or_404(
+            session,
+            Connector,
+            connector_id,
+            with_for_update=not options.dry_run,
+            what=f"Connector {connector_id}",
+            field="connectorId",
+        )
         now = utcnow()
         if owner is not None and not lease_free(row, now):
             raise Conflict(

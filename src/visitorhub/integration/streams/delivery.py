@@ -22,7 +22,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
-from visitorhub.core.db import unit_of_work, utcnow
+from visitorhub.core.db import get_or_404, unit_of_work, utcnow
 from visitorhub.core.secrets import SecretUnavailable, secret_box
 from visitorhub.errors import AppError, Conflict, NotFound
 from visitorhub.integration.streams.auth import NoAuth, ReceiverAuth, load_auth, request_headers
@@ -155,9 +155,14 @@ def run_subscription(
     """One run: send payloads in seq order until caught up, `maxPerRun` records, a failure, or `stop`."""
     run = _Run(subscription_id, new_owner(), settings)
     with unit_of_work(sessions) as session:
-        sub = session.get(StreamSubscription, subscription_id, with_for_update=True)
-        if sub is None:
-            raise NotFound(f"Subscription {subscription_id} does not exist.", field="subscriptionId")
+        sub = get_or_404(
+            session,
+            StreamSubscription,
+            subscription_id,
+            with_for_update=True,
+            what=f"Subscription {subscription_id}",
+            field="subscriptionId",
+        )
         report = RunReport(subscription_id=subscription_id, name=sub.name)
         now = utcnow()
         if not lease_free(sub, now):
@@ -186,9 +191,9 @@ def run_subscription(
                 .where(StreamSubscription.id == subscription_id, StreamSubscription.lease_owner == run.owner)
                 .values(lease_owner=None, lease_expires_at=None)
             )
-            sub = session.get(StreamSubscription, subscription_id)
-            if sub is not None:
-                report.cursor, report.lag = sub.cursor_seq, lag(session, sub)
+            latest = session.get(StreamSubscription, subscription_id)
+            if latest is not None:
+                report.cursor, report.lag = latest.cursor_seq, lag(session, latest)
     failed = report.outcome == "failed"
     reason = report.error or next((p.error for p in reversed(report.payloads) if p.error), None)
     log.log(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from visitorhub.config import Settings
 from visitorhub.core import changelog
-from visitorhub.core.db import as_utc, utcnow
+from visitorhub.core.db import as_utc, get_or_404, utcnow
 from visitorhub.core.http import UnsafeTarget, check_url_on_save
 from visitorhub.core.secrets import secret_box
 from visitorhub.domains import all_resources
@@ -167,16 +167,20 @@ def create_subscription(
 
 
 def get_subscription(session: Session, subscription_id: int) -> StreamSubscription:
-    sub = session.get(StreamSubscription, subscription_id)
-    if sub is None:
-        raise NotFound(f"Subscription {subscription_id} does not exist.", field="subscriptionId")
+    sub = get_or_404(
+        session,
+        StreamSubscription,
+        subscription_id,
+        what=f"Subscription {subscription_id}",
+        field="subscriptionId",
+    )
     return sub
 
 
 def get_delivery(session: Session, delivery_id: str) -> StreamDelivery:
-    delivery = session.get(StreamDelivery, delivery_id)
-    if delivery is None:
-        raise NotFound(f"Delivery {delivery_id} does not exist.", field="deliveryId")
+    delivery = get_or_404(
+        session, StreamDelivery, delivery_id, what=f"Delivery {delivery_id}", field="deliveryId"
+    )
     return delivery
 
 

@@ -13,8 +13,8 @@ from pydantic import Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import as_utc, utcnow
-from visitorhub.errors import AppError, BadRequest, Conflict, NotFound, ValidationErrors
+from visitorhub.core.db import as_utc, get_or_404, utcnow
+from visitorhub.errors import AppError, BadRequest, Conflict, ValidationErrors
 from visitorhub.integration.templates.builtin import builtin_templates
 from visitorhub.integration.templates.entities import validate_template
 from visitorhub.integration.templates.loaders import Format, _element, _parse, dump_template, load_template
@@ -120,9 +120,7 @@ def get_template(session: Session, name: str, field: str = "name") -> StoredTemp
     builtin = builtin_templates().get(name)
     if builtin is not None:
         return _builtin(builtin)
-    row = session.get(IntegrationTemplate, name)
-    if row is None:
-        raise NotFound(f"Template '{name}' does not exist.", field=field)
+    row = get_or_404(session, IntegrationTemplate, name, what=f"Template '{name}'", field=field)
     return _from_row(row)
 
 
@@ -170,9 +168,7 @@ def put_template(session: Session, name: str, text: str, fmt: Format) -> tuple[S
 def delete_template(session: Session, name: str) -> None:
     if name in builtin_templates():
         raise Conflict(f"Template '{name}' is built in and cannot be deleted.")
-    row = session.get(IntegrationTemplate, name)
-    if row is None:
-        raise NotFound(f"Template '{name}' does not exist.", field="name")
+    row = get_or_404(session, IntegrationTemplate, name, what=f"Template '{name}'", field="name")
     session.delete(row)
     session.flush()
 
