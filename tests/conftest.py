@@ -7,6 +7,8 @@ import os
 
 # Wide tables in the CLI's output (rich reads COLUMNS when its consoles are made, at import).
 os.environ.setdefault("COLUMNS", "250")
+import atexit
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -62,13 +64,14 @@ def seed_reference_centers(connection: Connection) -> None:
 
 
 @contextmanager
-def own_postgres_database(url: str) -> Iterator[str]:
-    """A database of this test process's own on the server `url` names, dropped afterwards: parallel
-    workers (pytest-xdist) and parallel test runs never share a schema."""
+def own_postgres_database(url: str, template: str | None = None) -> Iterator[str]:
+    """A database of this test process's own on the server `url` names (a copy of the database `template`
+    when given), dropped afterwards: parallel workers (pytest-xdist) and parallel test runs never share a
+    schema."""
     name = f"vh_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -201,16 +204,10 @@ def writer(app: FastAPI, keys: dict[str, str]) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     """An empty database migrated to head whose commits are real, for tests with several processes,
     threads or connections: a SQLite file, or on the PostgreSQL pass a new database, dropped afterwards."""
-    if not database_url.startswith("postgresql"):
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-        migrated(url)
-        yield url
-        return
-    with own_postgres_database(database_url) as url:
-        migrated(url)
+    with new_database(tmp_path) as url:
         yield url
 
 
@@ -221,6 +218,47 @@ def migrated(url: str) -> None:
     with engine.begin() as conn:
         seed_reference_centers(conn)
     engine.dispose()
+
+
+_TEMPLATE: dict[str, str] = {}  # the process's migrated database that new_database copies, once made
+
+
+def _migrated_template() -> str:
+    """A database migrated to head with the reference centres, made once per process and removed at its
+    exit: the SQLite file's path, or the PostgreSQL database's name."""
+    if "made" in _TEMPLATE:
+        return _TEMPLATE["made"]
+    server = os.environ.get(TEST_DB_ENV)
+    if server:
+        holder = own_postgres_database(server)
+        url = holder.__enter__()
+        atexit.register(holder.__exit__, None, None, None)
+        migrated(url)
+        made = make_url(url).database or ""
+    else:
+        directory = tempfile.mkdtemp(prefix="visitorhub-template-")
+        atexit.register(shutil.rmtree, directory, True)
+        made = str(Path(directory) / "template.db")
+        migrated(f"sqlite:///{made}")
+        assert not Path(f"{made}-wal").exists(), "the template is copied as one file"
+    _TEMPLATE["made"] = made
+    return made
+
+
+@contextmanager
+def new_database(tmp: Path) -> Iterator[str]:
+    """A database of its own, migrated to head with the reference centres: a SQLite file in `tmp`, or a
+    PostgreSQL database dropped afterwards. A copy of one migrated once per process (migrating costs about
+    a second, copying a few milliseconds)."""
+    template = _migrated_template()
+    server = os.environ.get(TEST_DB_ENV)
+    if server:
+        with own_postgres_database(server, template=template) as url:
+            yield url
+        return
+    path = tmp / f"fresh-{uuid.uuid4().hex[:8]}.db"
+    shutil.copyfile(template, path)
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from visitorhub import __version__
 from visitorhub.api import build_api_router
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
-from visitorhub.core.router import harden_routes, int64_bounds, openapi_links, operation_id
+from visitorhub.core.router import int64_bounds, openapi_links, operation_id
 from visitorhub.handlers import install_error_handlers
 from visitorhub.hygiene import RequestHygiene
 
@@ -66,7 +66,6 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
         bind if bind is not None else make_engine(settings.database_url, settings.database_echo)
     )
     api = build_api_router()
-    harden_routes(api.routes)
     app: FastAPI = FastAPIOffline(
         title="visitorhub",
         version=__version__,
@@ -86,7 +85,7 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
     app.state.settings = settings
     bind_database(app, engine, readonly_reads=bind is None)
     install_error_handlers(app)
-    app.include_router(api)
+    app.router.routes.extend(api.routes)  # built once per process and shared (core.router.Router)
     build_openapi = app.openapi
     linked: list[int] = []
 

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.cli.runner import Completed, run_cli
-from tests.integration.channels.conftest import CONTACTS_TEMPLATE, Hub, contact, own_database, running_hub
+from tests.conftest import new_database
+from tests.integration.channels.conftest import CONTACTS_TEMPLATE, Hub, contact, running_hub
 from tests.servers import Receiver
 from visitorhub.cli import common
 from visitorhub.config import Settings
@@ -49,7 +50,7 @@ def cli(*args: str | Path, url: str = "sqlite:///unused.db", **env: str) -> Comp
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_database(tmp_path_factory.mktemp("push")) as url, running_hub(url) as served:
+    with new_database(tmp_path_factory.mktemp("push")) as url, running_hub(url) as served:
         yield served
 
 
@@ -194,7 +195,7 @@ def _serve(url: str, port: int) -> subprocess.Popen[str]:
 
 def test_sigkill_of_the_server_mid_push_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
     count = 1000  # enough payloads (of 5) that the kill, after 60 records, lands mid-push on a fast machine
-    with own_database(tmp_path) as url:
+    with new_database(tmp_path) as url:
         engine = make_engine(url)
         sessions = make_session_factory(engine)
         with unit_of_work(sessions) as session:

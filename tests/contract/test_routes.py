@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
 from visitorhub.api import build_api_router
+from visitorhub.core.router import operation_id
 
 # Public on purpose: the load balancer's probe. (Channels' inbound routes authenticate with their own
 # credentials; the docs pages are FastAPI's.)
@@ -98,3 +99,12 @@ def test_a_json_body_needs_the_json_content_type_on_every_route(
 def test_the_routes_are_all_there() -> None:
     assert len(ROUTES) >= 51
     assert len(JSON_BODY) >= 17
+
+
+def test_every_route_is_built_from_hardened_endpoints_and_named_for_clients() -> None:
+    """Routes are served as built (core.router.Router): a route declared on a plain APIRouter would miss
+    the int64 and text hardening of its parameters and get FastAPI's default operation id."""
+    for route in build_api_router().routes:
+        assert isinstance(route, APIRoute)
+        assert getattr(route.endpoint, "__hardened_signature__", False), route.path
+        assert route.unique_id == operation_id(route), route.path

@@ -7,7 +7,7 @@ every route shares (scopes, error documentation, operation ids, static-before-pa
 import copy
 import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request, Response, params
@@ -161,18 +161,49 @@ def harden_endpoint(call: Callable[..., Any]) -> None:
         pass
 
 
-def harden_routes(routes: Iterable[BaseRoute]) -> None:
-    """Harden the endpoint and every dependency of every route (before the app builds its handlers from
-    them: app.py calls this before including the routes). Idempotent."""
-    for route in routes:
-        if not isinstance(route, APIRoute):
+def _dependencies_of(call: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """The callables `call`'s parameters depend on (`= Depends(f)`, `Annotated[T, Depends(f)]`, `Depends()`)."""
+    for parameter in get_typed_signature(call).parameters.values():
+        annotation = parameter.annotation
+        marks = [parameter.default]
+        if get_origin(annotation) is Annotated:
+            annotation, *metadata = get_args(annotation)
+            marks += metadata
+        for mark in marks:
+            if isinstance(mark, params.Depends):
+                dependency = mark.dependency or annotation
+                if callable(dependency):
+                    yield dependency
+
+
+def harden_tree(call: Callable[..., Any]) -> None:
+    """Harden `call` and every dependency below it (harden_endpoint), before FastAPI reads them."""
+    stack, seen = [call], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
             continue
-        stack = [route.dependant]
-        while stack:
-            dependant = stack.pop()
-            stack.extend(dependant.dependencies)
-            if dependant.call is not None:
-                harden_endpoint(dependant.call)
+        seen.add(id(current))
+        harden_endpoint(current)
+        stack.extend(_dependencies_of(current))
+
+
+class Router(APIRouter):
+    """The router every part of the API declares its routes on. Each endpoint and dependency is hardened
+    before FastAPI builds its route, and the route is named by operation_id, so that an app serves the
+    routes as they are built: once per process, shared by every app (an app that included routers would
+    build its own copy of every route on its first request, FastAPI 0.165: about 0.3 s for 180 routes)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("generate_unique_id_function", operation_id)
+        super().__init__(**kwargs)
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        for dependency in [*self.dependencies, *(kwargs.get("dependencies") or ())]:
+            if dependency.dependency is not None:
+                harden_tree(dependency.dependency)
+        harden_tree(endpoint)
+        super().add_api_route(path, endpoint, **kwargs)
 
 
 def _resolve(schema: Any, components: dict[str, Any]) -> Any:
@@ -357,7 +388,7 @@ def filtered(resource: Resource, stmt: Select[Any], query: BaseModel) -> Select[
 
 def resource_router(resource: Resource) -> APIRouter:
     """The operations `resource.operations` names, documented from the catalogue."""
-    router = APIRouter()
+    router = Router()
     read_model = resource.read
     plural = _snake(resource.name)
     singular = _snake(resource.entity)

@@ -7,7 +7,7 @@ every integer gets int64 bounds unless it has tighter ones (the JSON schema docu
 minimum/maximum), every text (dict keys included) and free-form JSON value refuses NUL with an error at its
 field. Every `ApiModel` and `QueryModel` subclass applies it to its own fields when it is defined; the app
 adds `HARDENED` to every path, query, header and body parameter of every route (core/router.py
-`harden_routes`), which covers parameters of any type and models of any base.
+`Router`), which covers parameters of any type and models of any base.
 """
 
 from __future__ import annotations

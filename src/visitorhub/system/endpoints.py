@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
@@ -16,13 +16,13 @@ from visitorhub.core.deps import DbSession
 from visitorhub.core.listing import MAX_LIMIT
 from visitorhub.core.resource import entity_names
 from visitorhub.core.responses import listing, one
-from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES, Router
 from visitorhub.core.schemas import ApiModel, DataEnvelope, ListEnvelope
 from visitorhub.domains import all_resources
 from visitorhub.errors import BadRequest
 from visitorhub.system import keys
 
-router = APIRouter(responses=ERROR_RESPONSES)
+router = Router(responses=ERROR_RESPONSES)
 
 
 @router.get("/health", summary="Service health", tags=["system"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from visitorhub.core import auth
 from visitorhub.core.deps import AppSettings, DbSession
+from visitorhub.core.router import Router
 from visitorhub.integration.channels.metrics import ChannelCollector
 from visitorhub.integration.connectors.metrics import ConnectorCollector
 from visitorhub.integration.streams.service import lag as stream_lag
 from visitorhub.models.stream import StreamDelivery, StreamSubscription
 
-router = APIRouter(tags=["system"])
+router = Router(tags=["system"])
 
 
 class StreamCollector(Collector):

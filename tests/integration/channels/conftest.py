@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from tests.asgi_servers import serving
-from tests.conftest import TEST_DB_ENV, migrated, own_postgres_database
+from tests.conftest import new_database
 from visitorhub.app import create_app
 from visitorhub.config import Settings
 from visitorhub.core import auth
@@ -52,21 +50,6 @@ CONTACTS_TEMPLATE: dict[str, Any] = {
         },
     ],
 }
-
-
-@contextmanager
-def own_database(tmp: Path) -> Iterator[str]:
-    """A database migrated to head, with the reference centres: a SQLite file in `tmp`, or a PostgreSQL
-    database of its own."""
-    server = os.environ.get(TEST_DB_ENV)
-    if server:
-        with own_postgres_database(server) as url:
-            migrated(url)
-            yield url
-        return
-    url = f"sqlite:///{tmp / f'channels-{uuid.uuid4().hex[:8]}.db'}"
-    migrated(url)
-    yield url
 
 
 @dataclass
@@ -164,7 +147,7 @@ def running_hub(database_url: str, **settings: Any) -> Iterator[Hub]:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    with own_database(tmp_path_factory.mktemp("channels")) as url, running_hub(url) as served:
+    with new_database(tmp_path_factory.mktemp("channels")) as url, running_hub(url) as served:
         yield served
 
 

@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.conftest import new_database
 from tests.factories import create_subscription, create_visitor
-from tests.integration.channels.conftest import Hub, own_database, running_hub
+from tests.integration.channels.conftest import Hub, running_hub
 from visitorhub.core.db import unit_of_work
 from visitorhub.integration.streams.auth import new_secret
 from visitorhub.models import ExternalId, Visitor
@@ -49,7 +50,7 @@ HUB_VISITORS: dict[str, Any] = {
 @pytest.fixture
 def central(tmp_path: Path) -> Iterator[Hub]:
     """The receiving visitorhub, on a database of its own."""
-    with own_database(tmp_path) as url, running_hub(url) as hub:
+    with new_database(tmp_path) as url, running_hub(url) as hub:
         yield hub
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 from fastapi.responses import JSONResponse
 
 from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.responses import one
-from visitorhub.core.router import ERROR_RESPONSES, WRITE, load_item
+from visitorhub.core.router import ERROR_RESPONSES, WRITE, Router, load_item
 from visitorhub.core.schemas import DataEnvelope
 from visitorhub.domains.center_companies.resources import center_companies, center_company_service
 from visitorhub.domains.center_companies.schemas import CenterCompanyCreate, CenterCompanyRead
 
-router = APIRouter(tags=[center_companies.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[center_companies.tag_name], responses=ERROR_RESPONSES)
 
 
 @router.put(

@@ -5,18 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 from fastapi.responses import JSONResponse
 
 from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.responses import one
-from visitorhub.core.router import ERROR_RESPONSES, WRITE, check_parent
+from visitorhub.core.router import ERROR_RESPONSES, WRITE, Router, check_parent
 from visitorhub.core.schemas import DataEnvelope
 from visitorhub.domains.centers.resources import visitor_center_service, visitor_centers
 from visitorhub.domains.centers.schemas import VisitorCenterRead, VisitorCenterUpsert
 
-router = APIRouter(tags=[visitor_centers.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[visitor_centers.tag_name], responses=ERROR_RESPONSES)
 
 
 @router.put(

@@ -8,7 +8,7 @@ from datetime import datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import exists, select
@@ -19,7 +19,16 @@ from visitorhub.core.db import utcnow
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.listing import ListQuery, apply_sort, list_query_model, parse_fields, select_fields
 from visitorhub.core.responses import one, page
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, check_parent, filtered, load_item, scoped
+from visitorhub.core.router import (
+    ERROR_RESPONSES,
+    READ,
+    WRITE,
+    Router,
+    check_parent,
+    filtered,
+    load_item,
+    scoped,
+)
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.domains.challenges import ranking
 from visitorhub.domains.challenges.resources import (
@@ -39,8 +48,8 @@ from visitorhub.domains.challenges.service import can_log_points
 from visitorhub.errors import BadRequest
 from visitorhub.models import Challenge, VisitorChallenge, VisitorChallengeHistory
 
-router = APIRouter(tags=[challenges.tag_name], responses=ERROR_RESPONSES)
-participation_router = APIRouter(tags=[visitor_challenges.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[challenges.tag_name], responses=ERROR_RESPONSES)
+participation_router = Router(tags=[visitor_challenges.tag_name], responses=ERROR_RESPONSES)
 
 TOP_MIN, TOP_MAX = 3, 100  # topRanking: max(winnerNumber, TOP_MIN) positions, at most TOP_MAX
 AROUND = 2  # otherRanking: this many ahead of and behind the visitor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
@@ -14,14 +14,14 @@ from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.listing import ListQuery, apply_sort, parse_fields, select_fields
 from visitorhub.core.responses import one, page
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE
+from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, Router
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.domains.checkins.resources import checkins
 from visitorhub.domains.checkins.schemas import BarcodeCheckinCreate, CheckinRead
 from visitorhub.errors import NotFound
 from visitorhub.models import Checkin, Visitor
 
-router = APIRouter(tags=[checkins.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[checkins.tag_name], responses=ERROR_RESPONSES)
 
 
 class CheckinsQuery(ListQuery):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -14,14 +14,14 @@ from visitorhub.core.catalogue import documented
 from visitorhub.core.db import iso_utc
 from visitorhub.core.deps import AppSessions, AppSettings, DbSession, WriteCtx
 from visitorhub.core.responses import listing, one
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, check_parent, load_item
+from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, Router, check_parent, load_item
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope, MetaDataEnvelope
 from visitorhub.domains.devices import tokens
 from visitorhub.domains.devices.resources import apps, device_service, devices
 from visitorhub.domains.devices.schemas import AppRead, DeviceRead, DeviceRegister, EventTokenRead
 from visitorhub.models import App
 
-router = APIRouter(tags=[devices.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[devices.tag_name], responses=ERROR_RESPONSES)
 
 
 @router.put(
@@ -64,7 +64,7 @@ def list_device_apps(
     return listing(request.url, [apps.service.represent(row) for row in rows])
 
 
-token_router = APIRouter(tags=["event-tokens"], responses=ERROR_RESPONSES)
+token_router = Router(tags=["event-tokens"], responses=ERROR_RESPONSES)
 
 
 class EventTokenQuery(BaseModel):

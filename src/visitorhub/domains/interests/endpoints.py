@@ -5,20 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import Body, Path, Request
 from fastapi.responses import JSONResponse
 
 from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.responses import listing
-from visitorhub.core.router import ERROR_RESPONSES, WRITE, check_parent
+from visitorhub.core.router import ERROR_RESPONSES, WRITE, Router, check_parent
 from visitorhub.core.schemas import ListEnvelope
 from visitorhub.domains.interests.resources import interest_service, interests
 from visitorhub.domains.interests.schemas import InterestCreate, InterestRead
 from visitorhub.errors import BadRequest
 
 MAX_BATCH = 500
-router = APIRouter(tags=[interests.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[interests.tag_name], responses=ERROR_RESPONSES)
 
 
 @router.put(

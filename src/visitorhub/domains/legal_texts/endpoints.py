@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.listing import apply_sort, list_query_model, parse_fields, select_fields
 from visitorhub.core.responses import listing, one, page
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, check_parent, filtered, load_item
+from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, Router, check_parent, filtered, load_item
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.domains.legal_texts.resources import legal_text_locales, legal_texts
 from visitorhub.domains.legal_texts.schemas import (
@@ -30,7 +30,7 @@ from visitorhub.domains.visitors.resources import visitors
 from visitorhub.errors import InvalidInput
 from visitorhub.models import Center, LegalText, LegalTextLocale, Visitor
 
-router = APIRouter(tags=[legal_texts.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[legal_texts.tag_name], responses=ERROR_RESPONSES)
 
 LegalTextListQuery = list_query_model(legal_texts)
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from visitorhub.core.catalogue import documented
 from visitorhub.core.listing import ListQuery, select_fields
 from visitorhub.core.responses import page
-from visitorhub.core.router import ERROR_RESPONSES, READ
+from visitorhub.core.router import ERROR_RESPONSES, READ, Router
 from visitorhub.core.schemas import ListEnvelope
 from visitorhub.domains.locales.catalog import LOCALES
 from visitorhub.domains.locales.schemas import LocaleRead
 from visitorhub.errors import BadRequest
 
-router = APIRouter(tags=["locales"], responses=ERROR_RESPONSES)
+router = Router(tags=["locales"], responses=ERROR_RESPONSES)
 FIELDS = ("localeCode", "localeLabel")
 
 

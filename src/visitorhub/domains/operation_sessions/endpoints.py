@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -13,7 +13,7 @@ from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.resource import Resource
 from visitorhub.core.responses import one
-from visitorhub.core.router import ERROR_RESPONSES, WRITE, load_item
+from visitorhub.core.router import ERROR_RESPONSES, WRITE, Router, load_item
 from visitorhub.core.schemas import DataEnvelope
 from visitorhub.domains.operation_sessions.resources import (
     center_operation_segments,
@@ -27,7 +27,7 @@ from visitorhub.domains.operation_sessions.schemas import (
 )
 from visitorhub.domains.operation_sessions.service import add_items
 
-router = APIRouter(tags=[center_operation_sessions.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[center_operation_sessions.tag_name], responses=ERROR_RESPONSES)
 
 Items = Annotated[list[CenterOperationItem], Body(), Field(min_length=1, max_length=MAX_ITEMS)]
 ITEMS_DESCRIPTION = (

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.responses import one
-from visitorhub.core.router import ERROR_RESPONSES, WRITE, check_parent, load_item
+from visitorhub.core.router import ERROR_RESPONSES, WRITE, Router, check_parent, load_item
 from visitorhub.core.schemas import DataEnvelope
 from visitorhub.domains.enums import OptinChannel, OptinType
 from visitorhub.domains.optins.resources import optin_service, optins
@@ -20,7 +20,7 @@ from visitorhub.domains.optins.schemas import OptinRead
 from visitorhub.errors import NotFound
 from visitorhub.models import Optin
 
-router = APIRouter(tags=[optins.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[optins.tag_name], responses=ERROR_RESPONSES)
 
 
 @router.delete(

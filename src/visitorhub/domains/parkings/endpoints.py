@@ -9,7 +9,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
@@ -19,14 +19,14 @@ from visitorhub.core.db import as_utc
 from visitorhub.core.deps import DbSession
 from visitorhub.core.listing import PageQuery
 from visitorhub.core.responses import page
-from visitorhub.core.router import ERROR_RESPONSES, READ, check_parent
+from visitorhub.core.router import ERROR_RESPONSES, READ, Router, check_parent
 from visitorhub.core.schemas import ListEnvelope
 from visitorhub.domains.parkings.resources import access_device_is, parking_histories
 from visitorhub.domains.parkings.schemas import ParkingSummaryRead
 from visitorhub.errors import BadRequest, InvalidInput
 from visitorhub.models import ParkingHistory
 
-router = APIRouter(tags=[parking_histories.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[parking_histories.tag_name], responses=ERROR_RESPONSES)
 SUMMARY_FIELDS = ("year", "month", "totalAmount", "currency", "totalHistories")
 DEFAULT_SORT = "-year,-month,currency"
 

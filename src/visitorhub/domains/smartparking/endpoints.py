@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import Body, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
@@ -16,14 +16,14 @@ from visitorhub.core.catalogue import documented
 from visitorhub.core.db import utcnow
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.listing import ListQuery, apply_sort, parse_fields, select_fields
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE
+from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, Router
 from visitorhub.domains.enums import VisitType
 from visitorhub.domains.smartparking.resources import smartparking_service, smartparking_visits
 from visitorhub.domains.smartparking.schemas import IDS, SmartParkingVisitRead, VisitCreate
 from visitorhub.domains.smartparking.service import resolve_visitor
 from visitorhub.models import SmartParkingVisit
 
-router = APIRouter(tags=[smartparking_visits.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[smartparking_visits.tag_name], responses=ERROR_RESPONSES)
 RULES = (
     "The visitor: a licensePlate designates the one whose vehicle matches it (case, spaces and dashes "
     "aside), is not deleted and was updated last; a visitorId or a barcode the one that has it. At least one "

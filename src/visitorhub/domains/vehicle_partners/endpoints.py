@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -13,13 +13,13 @@ from sqlalchemy import select
 from visitorhub.core.catalogue import documented
 from visitorhub.core.deps import DbSession
 from visitorhub.core.responses import one
-from visitorhub.core.router import ERROR_RESPONSES, READ
+from visitorhub.core.router import ERROR_RESPONSES, READ, Router
 from visitorhub.core.schemas import MetaDataEnvelope
 from visitorhub.domains.enums import ParkingPartner
 from visitorhub.domains.vehicle_partners.resources import vehicle_partners
 from visitorhub.models import Center
 
-router = APIRouter(tags=[vehicle_partners.tag_name], responses=ERROR_RESPONSES)
+router = Router(tags=[vehicle_partners.tag_name], responses=ERROR_RESPONSES)
 MAPPINGS_SUMMARY = "Retrieve the centres of each parking partner, by country"
 
 

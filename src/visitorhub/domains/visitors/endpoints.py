@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.listing import PageQuery, apply_sort, parse_fields, select_fields
 from visitorhub.core.resource import Resource
 from visitorhub.core.responses import listing, one, page
-from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, check_parent
+from visitorhub.core.router import ERROR_RESPONSES, READ, WRITE, Router, check_parent
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope, MetaDataEnvelope
 from visitorhub.domains.centers.resources import visitor_centers
 from visitorhub.domains.credit_cards.resources import credit_cards
@@ -44,7 +44,7 @@ from visitorhub.errors import BadRequest, NotFound, ValidationErrors
 from visitorhub.models import ExternalId, Visitor
 
 MAX_BATCH = 500
-router = APIRouter(tags=["visitors"], responses=ERROR_RESPONSES)
+router = Router(tags=["visitors"], responses=ERROR_RESPONSES)
 
 
 @router.post(
@@ -246,7 +246,7 @@ def delete_visitors_by_analytics_ids(
 
 # External ids ---------------------------------------------------------------------------------------
 
-ext_router = APIRouter(tags=["external-ids"], responses=ERROR_RESPONSES)
+ext_router = Router(tags=["external-ids"], responses=ERROR_RESPONSES)
 
 
 class ExternalIdBatchQuery(BaseModel):

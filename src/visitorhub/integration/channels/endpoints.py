@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_, select
@@ -22,7 +22,7 @@ from visitorhub.core.db import as_utc, checkpoint, iso_utc, unit_of_work
 from visitorhub.core.deps import AppSettings, DbSession
 from visitorhub.core.listing import DEFAULT_LIMIT, MAX_LIMIT, OffsetQuery
 from visitorhub.core.responses import listing, one, page
-from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES, Router
 from visitorhub.core.schemas import DataEnvelope, ErrorEnvelope, ListEnvelope
 from visitorhub.core.secrets import SecretUnavailable
 from visitorhub.errors import AppError, BadRequest, UnsupportedMediaType
@@ -50,7 +50,7 @@ RETRY_AFTER_SECONDS = 5
 
 # One flat router (api.py lists routes, not routers): the administration under the admin key, the inbound
 # route under the channel's own auth.
-router = APIRouter()
+router = Router()
 ADMIN_ROUTE: dict[str, Any] = {"tags": ["channels"], "responses": ERROR_RESPONSES, "dependencies": ADMIN}
 CHANNELS = "/integration/channels"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from visitorhub.core.db import checkpoint
 from visitorhub.core.deps import AppSessions, AppSettings, DbSession
 from visitorhub.core.listing import OffsetQuery
 from visitorhub.core.responses import one, page
-from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES, Router
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.integration.connectors import service
 from visitorhub.integration.connectors.schemas import (
@@ -25,7 +25,7 @@ from visitorhub.integration.connectors.schemas import (
 from visitorhub.integration.connectors.sync import SyncOptions, run_report, sync_connector
 from visitorhub.models import ConnectorRun
 
-router = APIRouter(prefix="/integration", tags=["connectors"], responses=ERROR_RESPONSES, dependencies=ADMIN)
+router = Router(prefix="/integration", tags=["connectors"], responses=ERROR_RESPONSES, dependencies=ADMIN)
 ConnectorId = Annotated[int, Path(alias="connectorId", description="The connector's id")]
 RunId = Annotated[int, Path(alias="runId", description="The run's id")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from visitorhub.core.db import checkpoint
 from visitorhub.core.deps import AppSessions, AppSettings, DbSession
 from visitorhub.core.listing import OffsetQuery
 from visitorhub.core.responses import listing, one, page
-from visitorhub.core.router import ADMIN, ERROR_RESPONSES
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES, Router
 from visitorhub.core.schemas import DataEnvelope, ListEnvelope
 from visitorhub.integration.streams import delivery as runs
 from visitorhub.integration.streams import service
@@ -33,7 +33,7 @@ from visitorhub.integration.streams.schemas import (
 from visitorhub.integration.streams.sender import Sender
 from visitorhub.models.stream import StreamDelivery, StreamDeliveryAttempt
 
-router = APIRouter(
+router = Router(
     prefix="/integration",
     tags=["streams"],
     responses=ERROR_RESPONSES,

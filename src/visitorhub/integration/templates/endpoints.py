@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from visitorhub.core.deps import DbSession, WriteCtx
 from visitorhub.core.responses import listing, one
-from visitorhub.core.router import ADMIN, ERROR_RESPONSES, READ, WRITE
+from visitorhub.core.router import ADMIN, ERROR_RESPONSES, READ, WRITE, Router
 from visitorhub.core.schemas import ApiModel, DataEnvelope, ListEnvelope, MetaDataEnvelope
 from visitorhub.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from visitorhub.integration.templates import service as template_service
@@ -33,7 +33,7 @@ MEDIA_TYPES: dict[str, Format] = {
     "text/xml": "xml",
 }
 
-router = APIRouter(prefix="/integration", tags=["integration"], responses=ERROR_RESPONSES)
+router = Router(prefix="/integration", tags=["integration"], responses=ERROR_RESPONSES)
 
 
 class ImportRequest(ApiModel):
