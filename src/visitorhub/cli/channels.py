@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
 from visitorhub.cli.common import app_errors, fail, out, sessions, unit_of_work
 
@@ -20,6 +19,8 @@ def register(app: typer.Typer) -> None:
 @channels_app.command("list")
 def list_channels() -> None:
     """The channels, where they receive, and what they received."""
+    from rich.table import Table
+
     from visitorhub.core.db import iso_utc
     from visitorhub.integration.channels import service
 
@@ -66,6 +67,7 @@ def records(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line, with the record itself"),
 ) -> None:
     """The records a channel received, in the order they were last received."""
+    from rich.table import Table
     from sqlalchemy import select
 
     from visitorhub.integration.channels import service

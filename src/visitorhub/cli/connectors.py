@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from visitorhub.cli.common import app_errors, err, get_settings, out, sessions, setup_logging, unit_of_work
 
@@ -46,6 +45,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 @connectors_app.command("list")
 def list_connectors() -> None:
     """The connectors: kind, schedule, cursor, lag, mirrored and failed records, last sync."""
+    from rich.table import Table
+
     from visitorhub.integration.connectors import service
 
     table = Table(
@@ -82,6 +83,7 @@ def sync(
     """One sync now in the foreground, with a progress bar on stderr; exit code 1 when a record failed or
     the sync stopped early."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
 
     from visitorhub.integration.connectors import service
     from visitorhub.integration.connectors.sync import SyncOptions, sync_connector

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import IO
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from visitorhub.cli.common import err, fail, get_settings, out
-from visitorhub.integration.templates import formats
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +48,17 @@ def push(
     answered 2xx is sent again (same records, same webhook-id) after --wait seconds, up to --attempts
     times; a 4xx other than 408/425/429 stops at once (the receiver refuses the payload itself). Exit 1 when
     a payload was not accepted: the summary says which --skip resumes there."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from visitorhub.integration.channels.push import PayloadResult, Pusher, PushError, parse_auth
+    from visitorhub.integration.templates import formats
 
     try:
         formats.format_of(file)

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from visitorhub import __version__
 from visitorhub.cli.common import (
@@ -75,6 +74,8 @@ def run(
 ) -> None:
     """Run one subscription, or every enabled one, once now in the foreground, and exit (for cron and
     tests): exit code 1 when a payload failed."""
+    from rich.table import Table
+
     from visitorhub.integration.streams import delivery, service
     from visitorhub.integration.streams.sender import Sender
 
@@ -120,6 +121,8 @@ def run(
 @streams_app.command("list")
 def list_subscriptions() -> None:
     """The subscriptions, their cursor, lag and waiting payload."""
+    from rich.table import Table
+
     from visitorhub.integration.streams import service
 
     table = Table("id", "name", "stream", "url", "every", "enabled", "cursor", "lag", "pending")

@@ -14,20 +14,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from visitorhub.cli.common import app_errors, checkpoint, err, fail, out, sessions, unit_of_work
-from visitorhub.integration.templates import formats
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich's tables and progress bars and the row formats load in the commands that use them
+    from visitorhub.integration.templates import formats
     from visitorhub.integration.templates.loaders import Format
     from visitorhub.integration.templates.report import ImportReport
     from visitorhub.integration.templates.spec import Template
@@ -62,6 +53,8 @@ def _entity_types(template: Template) -> str:
 @templates_app.command("list")
 def templates_list() -> None:
     """List built-in and saved templates."""
+    from rich.table import Table
+
     from visitorhub.integration.templates import service
 
     table = Table("name", "direction", "builtin", "entities", "description")
@@ -166,7 +159,16 @@ def import_file(
     ),
 ) -> None:
     """Import a CSV, JSON Lines or JSON file through a template, streamed; exit 1 when a row failed."""
-    from visitorhub.integration.templates import execution, service
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from visitorhub.integration.templates import execution, formats, service
 
     try:
         row_format = formats.format_of(file)
@@ -249,6 +251,8 @@ def _sources(template: Template) -> frozenset[str]:
 
 
 def _print_report(report: ImportReport, verbose: bool) -> None:
+    from rich.table import Table
+
     if verbose:
         for op in report.operations:
             key = json.dumps(op.key, ensure_ascii=False) if op.key is not None else "-"
@@ -288,7 +292,7 @@ def export_rows(
     output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout"),
 ) -> None:
     """Export the rows of a template, all pages, to stdout or a file."""
-    from visitorhub.integration.templates import export, service
+    from visitorhub.integration.templates import export, formats, service
 
     row_format = _export_format(fmt, output)
     if output is not None and not output.parent.is_dir():
@@ -321,6 +325,8 @@ def export_rows(
 def _export_format(fmt: str | None, output: Path | None) -> formats.RowFormat:
     """--format, else --output's extension, else jsonl. An --output extension that is none of the formats
     is refused unless --format says which one is meant; one that names another format is refused."""
+    from visitorhub.integration.templates import formats
+
     chosen: formats.RowFormat | None = None
     if fmt is not None:
         lowered = fmt.lower()
