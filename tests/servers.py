@@ -87,7 +87,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Polled every 10 ms (not socketserver's 0.5 s): stop() waits for the next poll, at every test's end.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
 
     def _record(self, request: Received) -> Behaviour:
         with self._lock:
