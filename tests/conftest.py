@@ -12,7 +12,8 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import fastapi.dependencies.models as fastapi_dependency_models
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,8 @@ TEST_DB_ENV = "VISITORHUB_TEST_DATABASE_URL"
 
 # Centres that exist before every test (a visitor's acquisitionPcCode, a visitor-centre's pcCode and
 # imported rows must name an existing centre): the codes the tests refer to. Tests that need an empty centre
-# table (exact centre lists) are marked `no_reference_centers`.
+# table (exact centre lists) are marked `no_reference_centers`: they start with these deleted in their
+# transaction.
 REFERENCE_CENTERS = (
     "FR-SC-1", "FR-SC-2", "FR-SC-001", "FR-SC-002", "FR-SC-010", "FR-SC-020", "FR-SC-042",
     "FR-SC-101", "FR-SC-123", "FR-SC-124", "FR-SC-300", "FR-SC-321", "FR-SC-400", "FR-SC-401",
@@ -81,28 +83,44 @@ def own_postgres_database(url: str, template: str | None = None) -> Iterator[str
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """SQLite: a file in a temporary directory; PostgreSQL: a database of this process's own."""
-    server = os.environ.get(TEST_DB_ENV)
-    if server:
-        with own_postgres_database(server) as url:
-            yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="visitorhub-test-") as tmp:
-        yield f"sqlite:///{Path(tmp) / 'test.db'}"
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The database the tests' rolled-back transactions run in (a SQLite file, or on PostgreSQL a database
+    of this process's own): a copy of the process's migrated template, with the reference centres."""
+    with new_database(tmp_path_factory.mktemp("session")) as url:
+        yield url
+
+
+_KEYS: dict[str, str] = {}  # the plain text of the keys in the session database, by scope
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
+    """The session database's engine. Its baseline, committed once: the reference centres (from the
+    template) and a key per scope (see `keys`). Each test runs in a transaction rolled back at its end."""
     engine = make_engine(database_url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        for scope in auth.SCOPES:
+            _row, _KEYS[scope] = auth.create_key(session, f"test-{scope}", scope)
     yield engine
     engine.dispose()
 
 
+_SETTINGS: dict[tuple[Any, ...], Settings] = {}
+
+
+def settings_for(**values: Any) -> Settings:
+    """`Settings(**values)` as built now (the process's VISITORHUB_ variables read too), made once per values
+    and environment and copied for each caller: building them reads every source again (about 4 ms a test)."""
+    environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("VISITORHUB_"))
+    key = (tuple(sorted(values.items())), tuple(environment))
+    if key not in _SETTINGS:
+        _SETTINGS[key] = Settings(**values)
+    return _SETTINGS[key].model_copy()
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, allow_private_targets=True)
+    return settings_for(database_url=database_url, allow_private_targets=True)
 
 
 @pytest.fixture
@@ -128,9 +146,11 @@ def release_apps() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def reference_centers(request: pytest.FixtureRequest) -> None:
-    """Every test with a database starts with the reference centres (see REFERENCE_CENTERS)."""
-    if "connection" in request.fixturenames and not request.node.get_closest_marker("no_reference_centers"):
-        seed_reference_centers(request.getfixturevalue("connection"))
+    """Every test with a database starts with the reference centres (see REFERENCE_CENTERS), committed in
+    the session database, unless marked `no_reference_centers`: then its transaction starts by deleting
+    them."""
+    if "connection" in request.fixturenames and request.node.get_closest_marker("no_reference_centers"):
+        request.getfixturevalue("connection").execute(delete(Center))
 
 
 @pytest.fixture
@@ -138,6 +158,13 @@ def session(connection: Connection) -> Iterator[Session]:
     factory = make_session_factory(connection)
     with factory() as session:
         yield session
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The app's OpenAPI document, built once per process (about 0.7 s) for the tests that read it: read it,
+    never change it."""
+    return create_app(Settings(database_url="sqlite://")).openapi()
 
 
 _APPS: dict[str, tuple[FastAPI, dict[str, Any]]] = {}
@@ -163,14 +190,9 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
 
 @pytest.fixture
 def keys(connection: Connection) -> dict[str, str]:
-    """A plain-text key per scope."""
-    factory = make_session_factory(connection)
-    plain: dict[str, str] = {}
-    with factory() as session:
-        for scope in auth.SCOPES:
-            _row, plain[scope] = auth.create_key(session, f"test-{scope}", scope)
-        session.commit()
-    return plain
+    """A plain-text key per scope: the session database's, named test-read, test-write and test-admin
+    (created once per process: a test that revokes one does so in its rolled-back transaction)."""
+    return dict(_KEYS)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -211,54 +233,59 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def migrated(url: str) -> None:
-    """Bring the database at `url` to the newest schema, with the reference centres."""
-    upgrade(url)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        seed_reference_centers(conn)
-    engine.dispose()
+_TEMPLATES: dict[bool, str] = {}  # the process's migrated databases that copies are made of, once made
 
 
-_TEMPLATE: dict[str, str] = {}  # the process's migrated database that new_database copies, once made
-
-
-def _migrated_template() -> str:
-    """A database migrated to head with the reference centres, made once per process and removed at its
-    exit: the SQLite file's path, or the PostgreSQL database's name."""
-    if "made" in _TEMPLATE:
-        return _TEMPLATE["made"]
+def _template(centers: bool) -> str:
+    """A database migrated to head (with the reference centres when `centers`), made once per process and
+    removed at its exit: the SQLite file's path, or the PostgreSQL database's name. Migrating costs about a
+    second; a copy, a few milliseconds."""
+    if centers in _TEMPLATES:
+        return _TEMPLATES[centers]
     server = os.environ.get(TEST_DB_ENV)
     if server:
-        holder = own_postgres_database(server)
+        holder = own_postgres_database(server, template=_template(False) if centers else None)
         url = holder.__enter__()
         atexit.register(holder.__exit__, None, None, None)
-        migrated(url)
         made = make_url(url).database or ""
     else:
         directory = tempfile.mkdtemp(prefix="visitorhub-template-")
         atexit.register(shutil.rmtree, directory, True)
-        made = str(Path(directory) / "template.db")
-        migrated(f"sqlite:///{made}")
-        assert not Path(f"{made}-wal").exists(), "the template is copied as one file"
-    _TEMPLATE["made"] = made
+        made = str(Path(directory) / f"template-{'centers' if centers else 'schema'}.db")
+        url = f"sqlite:///{made}"
+        if centers:
+            shutil.copyfile(_template(False), made)
+    if centers:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            seed_reference_centers(conn)
+        engine.dispose()
+    else:
+        upgrade(url)
+    if not server:
+        assert not Path(f"{made}-wal").exists(), "a template is copied as one file"
+    _TEMPLATES[centers] = made
     return made
 
 
 @contextmanager
-def new_database(tmp: Path) -> Iterator[str]:
-    """A database of its own, migrated to head with the reference centres: a SQLite file in `tmp`, or a
-    PostgreSQL database dropped afterwards. A copy of one migrated once per process (migrating costs about
-    a second, copying a few milliseconds)."""
-    template = _migrated_template()
+def copied_database(tmp: Path, centers: bool) -> Iterator[str]:
+    """A database of its own migrated to head (with the reference centres when `centers`): a SQLite file
+    in `tmp`, or a PostgreSQL database dropped afterwards. A copy of a template made once per process."""
+    template = _template(centers)
     server = os.environ.get(TEST_DB_ENV)
     if server:
         with own_postgres_database(server, template=template) as url:
             yield url
         return
-    path = tmp / f"fresh-{uuid.uuid4().hex[:8]}.db"
+    path = tmp / f"{'fresh' if centers else 'session'}-{uuid.uuid4().hex[:8]}.db"
     shutil.copyfile(template, path)
     yield f"sqlite:///{path}"
+
+
+def new_database(tmp: Path) -> AbstractContextManager[str]:
+    """A database of its own whose commits are real, migrated to head with the reference centres."""
+    return copied_database(tmp, centers=True)
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import settings_for
 from visitorhub.config import Settings
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # Loopback receivers need private targets allowed; short timeouts keep hanging receivers quick.
-    return Settings(
+    return settings_for(
         database_url=database_url,
         allow_private_targets=True,
         streams_timeout_seconds=0.5,
