@@ -10,16 +10,14 @@ from __future__ import annotations
 import enum
 import itertools
 import uuid
-from functools import cache
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.conftest import openapi_document
 from tests.factories import create_visitor
-from visitorhub.app import create_app
-from visitorhub.config import Settings
 from visitorhub.core.catalogue import catalogue
 from visitorhub.core.listing import MAX_LIMIT
 from visitorhub.core.resource import Resource
@@ -465,9 +463,8 @@ def test_deleting_the_visitor_deletes_the_record_with_a_change_record(
 # The OpenAPI document --------------------------------------------------------------------------------------
 
 
-@cache
 def _openapi() -> dict[str, Any]:
-    return create_app(Settings(database_url="sqlite://")).openapi()
+    return openapi_document()
 
 
 def _declared_operations() -> list[Any]:

@@ -4,16 +4,14 @@ a 422 naming the parameter or field, on SQLite and PostgreSQL alike (the fuzzer 
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 
+from tests.conftest import openapi_document
 from tests.factories import center_body, create_subscription, create_visitor, visitor_body
-from visitorhub.app import create_app
-from visitorhub.config import Settings
 from visitorhub.core.schemas import INT64_MAX, INT64_MIN, ApiModel, QueryModel, not_null
 
 HUGE = 36014936076353826816
@@ -181,9 +179,8 @@ def test_query_models_are_hardened() -> None:
 # What the schema says -------------------------------------------------------------------------------------
 
 
-@cache
 def _spec() -> dict[str, Any]:
-    return create_app(Settings(database_url="sqlite://")).openapi()
+    return openapi_document()
 
 
 def _parameter(path: str, method: str, name: str) -> dict[str, Any]:

@@ -4,21 +4,18 @@ it serves carries the catalogue's method, path and summary; the docs pages are s
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from visitorhub.app import create_app
-from visitorhub.config import Settings
+from tests.conftest import openapi_document
 from visitorhub.core.catalogue import SEQ_EXTENSION, catalogue
 
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
 
-@cache
 def _spec() -> dict[str, Any]:
-    return create_app(Settings(database_url="sqlite://")).openapi()
+    return openapi_document()
 
 
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:

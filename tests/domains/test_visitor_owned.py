@@ -5,7 +5,6 @@ list carries rewards and credit cards."""
 from __future__ import annotations
 
 from collections import Counter
-from functools import cache
 from typing import Any
 
 import pytest
@@ -13,10 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.conftest import openapi_document
 from tests.domains.owned import ok
 from tests.factories import add_external_id, changes, create_vehicle, create_visitor
-from visitorhub.app import create_app
-from visitorhub.config import Settings
 from visitorhub.core.catalogue import SEQ_EXTENSION, catalogue
 from visitorhub.core.db import Base
 from visitorhub.models import (
@@ -55,9 +53,8 @@ def test_part_2_has_57_operations() -> None:
     assert len(set(PART2)) == 57
 
 
-@cache
 def _spec() -> dict[str, Any]:
-    return create_app(Settings(database_url="sqlite://")).openapi()
+    return openapi_document()
 
 
 @pytest.mark.parametrize("seq", PART2)
