@@ -16,14 +16,15 @@ START_LIMIT_SECONDS = 10.0
 
 
 class AsgiServer:
-    """uvicorn serving `app` on a socket bound here first, so the port is known before it starts."""
+    """uvicorn serving `app` on a socket bound here first, so the port is known before it starts (a free
+    one, or `port`: a server that takes over from one that was killed)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int = 0) -> None:
         # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then; without it every
         # keep-alive answer (headers, then body) waits ~40 ms for a delayed ACK.
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
+        self.socket.bind(("127.0.0.1", port))
         config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning", loop="asyncio")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -51,8 +52,8 @@ class AsgiServer:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[AsgiServer]:
-    server = AsgiServer(app).start()
+def serving(app: Any, port: int = 0) -> Iterator[AsgiServer]:
+    server = AsgiServer(app, port).start()
     try:
         yield server
     finally:
