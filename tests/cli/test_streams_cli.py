@@ -13,14 +13,18 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.cli.runner import run_cli
+from tests.conftest import committed_client, new_database
 from tests.factories import create_subscription, create_visitor
-from tests.servers import Receiver
+from tests.servers import Receiver, running_receiver
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.models import ChangeLogEntry, StreamDelivery, StreamSubscription
 
@@ -162,7 +166,8 @@ class TestCrashes:
         waiting = [d for d in _deliveries(fresh_database_url) if d.status == "pending"]
         assert waiting[0].id == in_flight.delivery_id  # the oldest waiting payload is the one cut off
 
-        code, _stdout, stderr = _finish(_cli("streams", "run", "crashy", url=fresh_database_url))
+        # The run after the crash needs no process of its own (the one killed did).
+        code, _stdout, stderr = _run("streams", "run", "crashy", url=fresh_database_url)
         assert code == 0, stderr
         resent = receiver.requests[2]
         assert resent.delivery_id == in_flight.delivery_id
@@ -183,7 +188,7 @@ class TestCrashes:
             process.wait(10)
         finally:
             receiver.release()
-        code, _stdout, stderr = _finish(_cli("streams", "run", "crashy", url=fresh_database_url))
+        code, _stdout, stderr = _run("streams", "run", "crashy", url=fresh_database_url)
         assert code == 0, stderr
         bodies: dict[str, bytes] = {}
         for request in receiver.requests:
@@ -254,33 +259,52 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 class TestServe:
     def test_serve_runs_the_worker_in_process_unless_told_not_to(
-        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str
+        self, committed_api: TestClient, receiver: Receiver, fresh_database_url: str, tmp_path: Path
     ) -> None:
         create_visitor(committed_api)
         _subscribe(committed_api, receiver.url, name="embedded")
-        quiet = _cli(
-            "serve",
-            "--no-worker",
-            "--port",
-            str(_free_port()),
-            url=fresh_database_url,
-            VISITORHUB_WORKER_POLL_SECONDS="0.1",
-        )
-        try:
-            assert not receiver.wait_for(1, timeout=2)
-        finally:
-            quiet.send_signal(signal.SIGTERM)
-            _finish(quiet)
-        server = _cli(
-            "serve", "--port", str(_free_port()), url=fresh_database_url, VISITORHUB_WORKER_POLL_SECONDS="0.1"
-        )
-        try:
-            assert receiver.wait_for(1, timeout=30)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            code, _stdout, stderr = _finish(server)
+        # `serve --no-worker` on a database of its own holding the same kind of subscription, started at the
+        # same time (the two start-ups overlap).
+        with (
+            new_database(tmp_path) as quiet_url,
+            committed_client(quiet_url) as quiet_api,
+            contextmanager(running_receiver)() as quiet_receiver,
+        ):
+            create_visitor(quiet_api)
+            _subscribe(quiet_api, quiet_receiver.url, name="quiet")
+            quiet_port = _free_port()
+            quiet = _cli(
+                "serve", "--no-worker", "--port", str(quiet_port), url=quiet_url,
+                VISITORHUB_WORKER_POLL_SECONDS="0.1",
+            )  # fmt: skip
+            server = _cli(
+                "serve", "--port", str(_free_port()), url=fresh_database_url,
+                VISITORHUB_WORKER_POLL_SECONDS="0.1",
+            )  # fmt: skip
+            try:
+                assert receiver.wait_for(1, timeout=30)
+                assert _eventually(lambda: _healthy(quiet_port), timeout=30), (
+                    "serve --no-worker did not start"
+                )
+                # The app is up, so a worker would have started with it and polled five times by now.
+                time.sleep(0.5)
+                assert quiet_receiver.requests == []
+            finally:
+                quiet.send_signal(signal.SIGTERM)
+                server.send_signal(signal.SIGTERM)
+                quiet_code, _quiet_stdout, quiet_stderr = _finish(quiet)
+                code, _stdout, stderr = _finish(server)
+        assert quiet_code in (0, -signal.SIGTERM), quiet_stderr
+        assert "worker.started" not in quiet_stderr
         # uvicorn shuts down cleanly, then re-raises the signal it caught.
         assert code in (0, -signal.SIGTERM), stderr
         assert "worker.stopped" in stderr
