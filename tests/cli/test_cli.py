@@ -18,9 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.cli.runner import run_cli
-from tests.conftest import bearer
+from tests.conftest import bearer, new_database
 from visitorhub import __version__
 from visitorhub.app import create_app
+from visitorhub.cli import prepare_database
 from visitorhub.config import Settings
 from visitorhub.core.db import make_engine
 
@@ -162,8 +163,11 @@ def test_keys_revoke_unknown_id_fails(db_url: str) -> None:
 
 
 def test_keys_revoke_refuses_the_last_active_admin_key(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'admins.db'}"
-    assert run_cli("db", "upgrade", url=url).returncode == 0
+    with new_database(tmp_path) as url:  # a database of its own: no admin key but the ones made here
+        _refuse_the_last_active_admin_key(url)
+
+
+def _refuse_the_last_active_admin_key(url: str) -> None:
     first, _ = create_key(url, "first-admin", "admin")
     refused = run_cli("keys", "revoke", str(first), url=url)
     assert refused.returncode == 1
@@ -227,7 +231,7 @@ def serving(cwd: Path) -> Iterator[tuple[str, Path, Path]]:
                 process.wait(timeout=10)
 
 
-def test_serve_without_configuration(tmp_path: Path) -> None:
+def test_serve_without_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with serving(tmp_path) as (base, out_path, err_path):
         stdout = out_path.read_text()
         log = err_path.read_text()
@@ -250,6 +254,13 @@ def test_serve_without_configuration(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/keys", headers=bearer(admin), timeout=5).status_code == 200
         assert httpx.get(f"{base}/visitors", timeout=5).status_code == 401
 
-    # A second start on the same database finds a key and prints none.
-    with serving(tmp_path) as (base, out_path, _err_path):
-        assert "VISITORHUB_ADMIN_KEY" not in out_path.read_text()
+    # A second start on the same database finds a key and prints none, nor makes one: what `serve` does
+    # before it listens (prepare_database), run in this process (the real start-up was just proved).
+    capsys.readouterr()
+    url = f"sqlite:///{tmp_path / 'visitorhub.db'}"
+    prepare_database(Settings(database_url=url, bootstrap_admin_key=True))
+    assert "VISITORHUB_ADMIN_KEY" not in capsys.readouterr().out
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM api_key")).scalar() == 1
+    engine.dispose()

@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterator
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from tests.cli.runner import run_cli, run_cli_process
-from tests.conftest import own_postgres_database, seed_reference_centers
+from tests.conftest import new_database
 from visitorhub.core.db import make_engine, make_session_factory, unit_of_work
 from visitorhub.domains.visitors.resources import external_ids, visitor_service
 from visitorhub.models import ChangeLogEntry, ExternalId, Vehicle, Visitor
@@ -50,19 +48,9 @@ HEADER = "email,first_name,last_name,gender,country_code,center,license_plate,ve
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The module's own database, as the commands commit for real: a temporary SQLite file, or, when the
-    suite runs on PostgreSQL (VISITORHUB_TEST_DATABASE_URL), a database of its own on that server."""
-    server = os.environ.get("VISITORHUB_TEST_DATABASE_URL", "")
-    with (
-        own_postgres_database(server)
-        if server.startswith("postgresql")
-        else nullcontext(f"sqlite:///{tmp_path_factory.mktemp('templates-cli') / 'cli.db'}")
-    ) as url:
-        result = run_cli("db", "upgrade", url=url)
-        assert result.returncode == 0, result.stderr
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            seed_reference_centers(conn)
-        engine.dispose()
+    suite runs on PostgreSQL (VISITORHUB_TEST_DATABASE_URL), a database of its own on that server; migrated,
+    with the reference centres (tests/cli/test_cli.py proves `db upgrade` itself)."""
+    with new_database(tmp_path_factory.mktemp("templates-cli")) as url:
         yield url
 
 
