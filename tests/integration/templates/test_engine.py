@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
+from visitorhub.core import changelog
 from visitorhub.core.batch import bulk_collections
 from visitorhub.core.db import Base
 from visitorhub.domains.centers.resources import centers, visitor_center_service
@@ -876,9 +877,9 @@ class TestChangeRecords:
             ("Vehicle", "create", str(vehicle.vehicle_id)),
             ("ExternalId", "create", str(ext.id)),
         ]
-        assert log[0].data == visitor_service.represent(visitor)
-        assert log[1].data == vehicles.service.represent(vehicle)
-        assert log[2].data == external_ids.service.represent(ext)
+        assert log[0].data == changelog.compact(visitor_service.represent(visitor))
+        assert log[1].data == changelog.compact(vehicles.service.represent(vehicle))
+        assert log[2].data == changelog.compact(external_ids.service.represent(ext))
 
     def test_updates_are_logged_with_the_new_values(self, session: Session, existing: uuid.UUID) -> None:
         seq = last_seq(session)
