@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from visitorhub.core import changelog
-from visitorhub.core.db import BULK_PRAGMAS
+from visitorhub.core.db import BULK_PRAGMAS, utcnow
 from visitorhub.core.service import CrudService, WriteContext
 
 
@@ -31,10 +31,12 @@ class WriteBatch:
         self._entries: list[tuple[CrudService[Any], str, Any]] = []
         self._new: dict[CrudService[Any], list[Any]] = {}
         self._created: set[Any] = set()
+        # The creation instant of the batch's new records: one object, whose stored text is made once.
+        self.now = utcnow()
 
     def create(self, service: CrudService[Any], planned: dict[str, Any]) -> Any:
         """A new record from values planned by service.plan_create; inserted by write()."""
-        record = service.new_record(planned)
+        record = service.new_record(planned, self.now)
         self._new.setdefault(service, []).append(record)
         self._created.add(record)
         self._entries.append((service, "create", record))
@@ -70,6 +72,7 @@ class WriteBatch:
         self._entries = []
         self._new = {}
         self._created = set()
+        self.now = utcnow()
 
 
 class _CollectionThreshold:
