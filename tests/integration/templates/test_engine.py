@@ -634,6 +634,28 @@ class TestContentHashes:
         assert log_after(session, seq) == []
         assert dict(session.execute(select(Vehicle.license_plate, Vehicle.update_date)).all()) == stamps
 
+    def test_rows_known_changed_skip_the_hash_lookup_and_keep_the_outcome(self, session: Session) -> None:
+        """rows_changed (channels: only new or changed records are applied) compares in full: a row that
+        changes nothing is still unchanged, and nothing is written."""
+        rows = [row(n) for n in range(4)]
+        assert run(session, rows).failed == 0
+        seq = last_seq(session)
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(session.get_bind(), "before_cursor_execute", seen)
+        try:
+            again = run(session, rows, rows_changed=True)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", seen)
+        assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 4}
+        assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 4}
+        assert [s for s in statements if "first_name" in s]  # records were loaded and compared in full
+        assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        assert log_after(session, seq) == []
+
     def test_a_record_changed_through_the_api_since_is_set_back(
         self, session: Session, existing: uuid.UUID
     ) -> None:
