@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainValidator, WrapValidator
 from pydantic.alias_generators import to_camel
@@ -133,6 +133,7 @@ class CrudService(Generic[M]):
         self._autoinc_pk: str | None = (
             self.pk_attr if autoinc is not None and autoinc.key == self.pk_attr else None
         )
+        self._manager = mapper.class_manager
         self._plain: frozenset[str] | None = None  # see _plain_columns
         self._columns: _InsertColumns | None = None  # see _insert_columns
         # The read schema's fields, when all of them are plain columns (see represent).
@@ -352,9 +353,11 @@ class CrudService(Generic[M]):
         plain = self._plain_columns()
         if plain.issuperset(values):
             # A new record's column values go straight into the instance: the INSERT reads them from there.
-            # Same object as the constructor makes, without its per-attribute work (events, history);
-            # the init event still runs. Anything else (relationships, unknown names) takes the constructor.
-            obj = self.model()
+            # Same object as the constructor makes (a transient instance with its state), as the ORM makes
+            # the instances it loads: without the constructor's init event and per-attribute work (events,
+            # history; nothing here listens to them). Anything else (relationships, unknown names) takes the
+            # constructor.
+            obj = cast(M, self._manager.new_instance())
             obj.__dict__.update(values, creation_date=now, update_date=now)
         else:
             obj = self.model(**values)
