@@ -113,15 +113,35 @@ class _CollectionThreshold:
 bulk_collections = _CollectionThreshold(10_000)
 
 
+# PostgreSQL settings of a bulk writer's connection. psycopg prepares a statement run five times, and the
+# server then keeps a generic plan, costed while the import's tables were still small (no ANALYZE runs
+# mid-import): the chunk's key and unique lookups (IN lists of 500) then scan whole tables. Measured on
+# 50,000 rows: 1,384 rows/s with generic plans, 2,535 with a plan made for each statement's values.
+BULK_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+
+
 @contextlib.contextmanager
 def bulk_pragmas(session: Session) -> Iterator[None]:
-    """SQLite: core.db.BULK_PRAGMAS on the session's connection while the block runs (a bulk writer),
-    its own values again afterwards, so the pooled connection serves requests as configured."""
+    """The settings of a bulk writer on the session's connection while the block runs (SQLite:
+    core.db.BULK_PRAGMAS; PostgreSQL: BULK_SETTINGS), its own values again afterwards, so the pooled
+    connection serves requests as configured."""
     connection = session.connection()
+    saved = []
+    if connection.dialect.name == "postgresql":
+        for name, value in BULK_SETTINGS.items():
+            saved.append(f"{name} = '{connection.exec_driver_sql(f'SHOW {name}').scalar()}'")
+            connection.exec_driver_sql(f"SET {name} = '{value}'")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(SQLAlchemyError):
+                connection = session.connection()
+                for setting in saved:
+                    connection.exec_driver_sql(f"SET {setting}")
+        return
     if connection.dialect.name != "sqlite":
         yield
         return
-    saved = []
     for pragma in BULK_PRAGMAS:
         name = pragma.split("=", 1)[0]
         saved.append(f"{name}={connection.exec_driver_sql(f'PRAGMA {name}').scalar()}")

@@ -1261,29 +1261,33 @@ class TestCollections:
 
 
 class TestBulkPragmas:
-    """On SQLite an import's connection gets core.db.BULK_PRAGMAS while it runs, its own settings after."""
+    """An import's connection gets the bulk settings while it runs (SQLite: core.db.BULK_PRAGMAS' cache;
+    PostgreSQL: a plan for each statement, core.batch.BULK_SETTINGS), its own settings after."""
 
     @staticmethod
-    def cache_size(session: Session) -> int:
-        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+    def setting(session: Session) -> str:
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            return str(connection.exec_driver_sql("PRAGMA cache_size").scalar())
+        return str(connection.exec_driver_sql("SHOW plan_cache_mode").scalar())
+
+    @staticmethod
+    def bulk(session: Session) -> str:
+        return "-65536" if session.get_bind().dialect.name == "sqlite" else "force_custom_plan"
 
     def test_set_while_importing_and_restored(self, session: Session) -> None:
-        if session.get_bind().dialect.name != "sqlite":
-            pytest.skip("SQLite pragmas")
-        before = self.cache_size(session)
-        seen: list[int] = []
+        before = self.setting(session)
+        seen: list[str] = []
         report = run_import(
             session, IMPORT, [row(1), row(2)], ImportOptions(chunk_size=1),
-            progress=lambda _n: seen.append(self.cache_size(session)),
+            progress=lambda _n: seen.append(self.setting(session)),
         )  # fmt: skip
         assert report.failed == 0
-        assert seen == [-65536, -65536]
-        assert self.cache_size(session) == before != -65536
+        assert seen == [self.bulk(session)] * 2
+        assert self.setting(session) == before != self.bulk(session)
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
-        if session.get_bind().dialect.name != "sqlite":
-            pytest.skip("SQLite pragmas")
-        before = self.cache_size(session)
+        before = self.setting(session)
 
         def rows() -> Iterator[dict[str, Any]]:
             yield row(1)
@@ -1291,4 +1295,4 @@ class TestBulkPragmas:
 
         with pytest.raises(OSError, match="went away"):
             run_import(session, IMPORT, rows())
-        assert self.cache_size(session) == before
+        assert self.setting(session) == before
