@@ -199,7 +199,7 @@ class CrudService(Generic[M]):
             keys = {key for values in candidates if (key := self._unique_key(rule, values)) is not None}
             taken: set[tuple[Any, ...]] = set()
             columns = self._unique_columns(rule)
-            key_list = sorted(keys, key=repr)
+            key_list = list(keys)
             for start in range(0, len(key_list), IN_LIST):
                 part = key_list[start : start + IN_LIST]
                 if len(columns) == 1:
@@ -222,7 +222,7 @@ class CrudService(Generic[M]):
         found: dict[str, set[Any]] = session.info.setdefault(_REFERENCED, {})
         for api_field, target_name in self.resource.references.items():
             attr = self.resource.attributes[api_field]
-            values = sorted({v for c in candidates if (v := c.get(attr)) is not None}, key=repr)
+            values = list({v for c in candidates if (v := c.get(attr)) is not None})
             target = declared()[target_name]
             column = getattr(target.model, target.key_attr)
             known = found.setdefault(target_name, set())
