@@ -168,6 +168,7 @@ def populate(path: Path, count: int) -> float:
         path.unlink()
     from visitorhub.core.db import make_engine, make_session_factory
     from visitorhub.core.service import WriteContext
+    from visitorhub.domains import all_resources
     from visitorhub.integration.templates.execution import ImportOptions, run_import
     from visitorhub.integration.templates.loaders import load_template
     from visitorhub.migrations import upgrade
@@ -178,6 +179,12 @@ def populate(path: Path, count: int) -> float:
     upgrade(f"sqlite:///{tmp}")
     engine = make_engine(f"sqlite:///{tmp}")
     with make_session_factory(engine)() as session:
+        # The centres the rows name exist first (a visitor's acquisitionPcCode must name one).
+        centers = all_resources()["centers"].service
+        for code in sorted({row["centre"] for row in rows(35)}):
+            centers.create(
+                session, {"pc_code": code, "label": code, "country": code[:2], "is_westfield": True}
+            )
         report = run_import(
             session,
             load_template(json.dumps(TEMPLATE), "json"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import openapi_document
@@ -487,3 +488,24 @@ def test_openapi_has_the_catalogue_operation(resource: Resource, action: str, se
     operation = _openapi()["paths"][expected.path][method.lower()]
     assert operation["summary"] == expected.summary
     assert operation["tags"] == [resource.tag_name]
+
+
+@pytest.mark.parametrize("resource", having("create"))
+def test_the_representation_is_the_read_models_validated_one(
+    client: TestClient, session: Session, resource: Resource
+) -> None:
+    """CrudService.represent serialises stored values without validating them when it may: the result is
+    the one validating them gives, for every declared resource."""
+    make(client, resource)
+    records = session.scalars(select(resource.model)).all()
+    assert records
+    for record in records:
+        validated = resource.read.model_validate(record).model_dump(mode="json", by_alias=True)
+        assert resource.service.represent(record) == validated
+
+
+def test_the_common_entities_are_represented_without_validation() -> None:
+    """The fast way is taken where imports and channels need it (the test above checks it is exact)."""
+    resources = all_resources()
+    for name in ("visitors", "vehicles", "external-ids", "centers", "visitor-centers"):
+        assert resources[name].service.serialises_directly, name

@@ -3,7 +3,9 @@
 import warnings
 from pathlib import Path
 
+import pytest
 from alembic import command
+from alembic.util import CommandError
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
@@ -33,3 +35,10 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
     assert {"visitor", "vehicle", "center", "change_log", "api_key"} <= set(inspect(probe).get_table_names())
     probe.dispose()
     _quietly_check(url)
+
+
+def test_an_unknown_revision_is_refused_before_the_database_is_made(tmp_path: Path) -> None:
+    path = tmp_path / "never.db"
+    with pytest.raises(CommandError, match="nosuch"):
+        upgrade(f"sqlite:///{path}", "nosuch")
+    assert not path.exists()

@@ -177,14 +177,23 @@ def never_reuse_ids(metadata: MetaData) -> None:
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_LAST_TEXT: tuple[datetime | None, str | None] = (None, None)  # see _sqlite_text
+
+
 def _sqlite_text(value: datetime | None) -> str | None:
     """UtcDateTime's bind processing on SQLite in one step: UTC, naive, SQLAlchemy's DATETIME storage format
-    ("2026-12-01 10:15:02.123456", the same text its own processors write)."""
+    ("2026-12-01 10:15:02.123456", the same text its own processors write). The records of a batch share
+    one timestamp object (core.batch.WriteBatch): its text is made once."""
+    global _LAST_TEXT
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    last, text = _LAST_TEXT  # one tuple, replaced whole: threads never see one value with another's text
+    if value is last:
+        return text
+    stored = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+    text = stored.isoformat(" ", "microseconds")
+    _LAST_TEXT = (value, text)
+    return text
 
 
 def _sqlite_bind_processor(type_: Any, dialect: Any) -> Any:

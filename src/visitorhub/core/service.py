@@ -8,15 +8,18 @@ A guard (before_flush) refuses to flush a change to a declared entity that did n
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 
+from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainValidator, WrapValidator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticSerializationError
 from sqlalchemy import ColumnElement, String, Table, and_, event, func, insert, select, text, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
@@ -82,6 +85,30 @@ class _InsertColumns:
         return [dict(zip(columns, values(obj.__dict__), strict=True)) for obj in records]
 
 
+def _validation_transforms(model: type[BaseModel]) -> bool:
+    """Whether validating `model` may change a value (validators of its own), rather than only check it."""
+    decorators = model.__pydantic_decorators__
+    if decorators.field_validators or decorators.model_validators or decorators.validators:
+        return True
+    functional = (AfterValidator, BeforeValidator, PlainValidator, WrapValidator)
+    return any(isinstance(mark, functional) for info in model.model_fields.values() for mark in info.metadata)
+
+
+def _admits_none(annotation: Any) -> bool:
+    return annotation is None or annotation is type(None) or type(None) in get_args(annotation)
+
+
+def _unvalidated(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    """An instance of `model` holding `data` as its field values, unvalidated, for its serializer (what
+    model_construct makes, without its per-field work)."""
+    shell = model.__new__(model)
+    object.__setattr__(shell, "__dict__", data)
+    object.__setattr__(shell, "__pydantic_fields_set__", set(data))
+    object.__setattr__(shell, "__pydantic_extra__", None)
+    object.__setattr__(shell, "__pydantic_private__", None)
+    return shell
+
+
 @dataclass
 class _UniqueLookups:
     """Unique keys looked up at once for a batch: valid until the next flush or insert."""
@@ -106,12 +133,19 @@ class CrudService(Generic[M]):
         self._autoinc_pk: str | None = (
             self.pk_attr if autoinc is not None and autoinc.key == self.pk_attr else None
         )
+        self._manager = mapper.class_manager
         self._plain: frozenset[str] | None = None  # see _plain_columns
         self._columns: _InsertColumns | None = None  # see _insert_columns
         # The read schema's fields, when all of them are plain columns (see represent).
         columns = {attr.key for attr in mapper.column_attrs}
         fields = tuple(self.read.model_fields)
         self._read_columns: tuple[str, ...] | None = fields if columns.issuperset(fields) else None
+        # Whether represent may serialise the column values without validating them first (see represent).
+        self.serialises_directly = self._read_columns is not None and not _validation_transforms(self.read)
+        # Fields that may not be null (validating a record without them fails: a pending one's defaults).
+        self._never_null = tuple(
+            name for name, info in self.read.model_fields.items() if not _admits_none(info.annotation)
+        )
         # core.db.ContentHashMixin: what a template import last wrote (cleared by every other write).
         self.hash_attr: str | None = CONTENT_HASH if CONTENT_HASH in columns else None
 
@@ -124,6 +158,15 @@ class CrudService(Generic[M]):
             # expired attributes and gives None for never-set ones, is only needed for the others).
             loaded = obj.__dict__
             data = {name: loaded[name] if name in loaded else getattr(obj, name) for name in names}
+            if self.serialises_directly and all(data[name] is not None for name in self._never_null):
+                # Stored values need no validation, only serialising: the read model's own serializer on
+                # them, as validated values would be, twice as fast. A value of another type than its
+                # field's (which validation would convert) raises, and takes the validating way.
+                shell = _unvalidated(self.read, data)
+                with contextlib.suppress(PydanticSerializationError):
+                    return self.read.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
+                        shell, mode="json", by_alias=True, warnings="error"
+                    )
             return self.read.model_validate(data).model_dump(mode="json", by_alias=True)
         return self.read.model_validate(obj).model_dump(mode="json", by_alias=True)
 
@@ -156,7 +199,7 @@ class CrudService(Generic[M]):
             keys = {key for values in candidates if (key := self._unique_key(rule, values)) is not None}
             taken: set[tuple[Any, ...]] = set()
             columns = self._unique_columns(rule)
-            key_list = sorted(keys, key=repr)
+            key_list = list(keys)
             for start in range(0, len(key_list), IN_LIST):
                 part = key_list[start : start + IN_LIST]
                 if len(columns) == 1:
@@ -179,7 +222,7 @@ class CrudService(Generic[M]):
         found: dict[str, set[Any]] = session.info.setdefault(_REFERENCED, {})
         for api_field, target_name in self.resource.references.items():
             attr = self.resource.attributes[api_field]
-            values = sorted({v for c in candidates if (v := c.get(attr)) is not None}, key=repr)
+            values = list({v for c in candidates if (v := c.get(attr)) is not None})
             target = declared()[target_name]
             column = getattr(target.model, target.key_attr)
             known = found.setdefault(target_name, set())
@@ -303,15 +346,18 @@ class CrudService(Generic[M]):
         written(session, obj)
         return obj
 
-    def new_record(self, values: dict[str, Any]) -> M:
-        """The new record for planned `values`, not yet in any session (apply_create adds it)."""
-        now = utcnow()
+    def new_record(self, values: dict[str, Any], now: datetime | None = None) -> M:
+        """The new record for planned `values`, not yet in any session (apply_create adds it), created
+        `now` (default: this instant)."""
+        now = now or utcnow()
         plain = self._plain_columns()
         if plain.issuperset(values):
             # A new record's column values go straight into the instance: the INSERT reads them from there.
-            # Same object as the constructor makes, without its per-attribute work (events, history);
-            # the init event still runs. Anything else (relationships, unknown names) takes the constructor.
-            obj = self.model()
+            # Same object as the constructor makes (a transient instance with its state), as the ORM makes
+            # the instances it loads: without the constructor's init event and per-attribute work (events,
+            # history; nothing here listens to them). Anything else (relationships, unknown names) takes the
+            # constructor.
+            obj = cast(M, self._manager.new_instance())
             obj.__dict__.update(values, creation_date=now, update_date=now)
         else:
             obj = self.model(**values)

@@ -21,8 +21,18 @@ def alembic_config(url: str, connection: Any = None) -> Config:
 
 
 def upgrade(url: str, revision: str = "head", connection: Any = None) -> None:
-    """Apply pending migrations (`connection`: run inside a caller's connection, e.g. tests)."""
-    command.upgrade(alembic_config(url, connection), revision)
+    """Apply pending migrations (`connection`: run inside a caller's connection, e.g. tests). An unknown
+    revision is refused (CommandError) before the database is opened, so no SQLite file is left behind."""
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
+    config = alembic_config(url, connection)
+    try:
+        ScriptDirectory.from_config(config).get_revisions(revision)
+    except RevisionError as exc:
+        raise CommandError(str(exc)) from None
+    command.upgrade(config, revision)
 
 
 def pending(url: str, connection: Any) -> bool:

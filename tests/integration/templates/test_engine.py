@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
+from visitorhub.core import changelog
 from visitorhub.core.batch import bulk_collections
 from visitorhub.core.db import Base
 from visitorhub.domains.centers.resources import centers, visitor_center_service
@@ -633,6 +634,28 @@ class TestContentHashes:
         assert log_after(session, seq) == []
         assert dict(session.execute(select(Vehicle.license_plate, Vehicle.update_date)).all()) == stamps
 
+    def test_rows_known_changed_skip_the_hash_lookup_and_keep_the_outcome(self, session: Session) -> None:
+        """rows_changed (channels: only new or changed records are applied) compares in full: a row that
+        changes nothing is still unchanged, and nothing is written."""
+        rows = [row(n) for n in range(4)]
+        assert run(session, rows).failed == 0
+        seq = last_seq(session)
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(session.get_bind(), "before_cursor_execute", seen)
+        try:
+            again = run(session, rows, rows_changed=True)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", seen)
+        assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 4}
+        assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 4}
+        assert [s for s in statements if "first_name" in s]  # records were loaded and compared in full
+        assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        assert log_after(session, seq) == []
+
     def test_a_record_changed_through_the_api_since_is_set_back(
         self, session: Session, existing: uuid.UUID
     ) -> None:
@@ -876,9 +899,9 @@ class TestChangeRecords:
             ("Vehicle", "create", str(vehicle.vehicle_id)),
             ("ExternalId", "create", str(ext.id)),
         ]
-        assert log[0].data == visitor_service.represent(visitor)
-        assert log[1].data == vehicles.service.represent(vehicle)
-        assert log[2].data == external_ids.service.represent(ext)
+        assert log[0].data == changelog.compact(visitor_service.represent(visitor))
+        assert log[1].data == changelog.compact(vehicles.service.represent(vehicle))
+        assert log[2].data == changelog.compact(external_ids.service.represent(ext))
 
     def test_updates_are_logged_with_the_new_values(self, session: Session, existing: uuid.UUID) -> None:
         seq = last_seq(session)
@@ -1238,29 +1261,33 @@ class TestCollections:
 
 
 class TestBulkPragmas:
-    """On SQLite an import's connection gets core.db.BULK_PRAGMAS while it runs, its own settings after."""
+    """An import's connection gets the bulk settings while it runs (SQLite: core.db.BULK_PRAGMAS' cache;
+    PostgreSQL: a plan for each statement, core.batch.BULK_SETTINGS), its own settings after."""
 
     @staticmethod
-    def cache_size(session: Session) -> int:
-        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+    def setting(session: Session) -> str:
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            return str(connection.exec_driver_sql("PRAGMA cache_size").scalar())
+        return str(connection.exec_driver_sql("SHOW plan_cache_mode").scalar())
+
+    @staticmethod
+    def bulk(session: Session) -> str:
+        return "-65536" if session.get_bind().dialect.name == "sqlite" else "force_custom_plan"
 
     def test_set_while_importing_and_restored(self, session: Session) -> None:
-        if session.get_bind().dialect.name != "sqlite":
-            pytest.skip("SQLite pragmas")
-        before = self.cache_size(session)
-        seen: list[int] = []
+        before = self.setting(session)
+        seen: list[str] = []
         report = run_import(
             session, IMPORT, [row(1), row(2)], ImportOptions(chunk_size=1),
-            progress=lambda _n: seen.append(self.cache_size(session)),
+            progress=lambda _n: seen.append(self.setting(session)),
         )  # fmt: skip
         assert report.failed == 0
-        assert seen == [-65536, -65536]
-        assert self.cache_size(session) == before != -65536
+        assert seen == [self.bulk(session)] * 2
+        assert self.setting(session) == before != self.bulk(session)
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
-        if session.get_bind().dialect.name != "sqlite":
-            pytest.skip("SQLite pragmas")
-        before = self.cache_size(session)
+        before = self.setting(session)
 
         def rows() -> Iterator[dict[str, Any]]:
             yield row(1)
@@ -1268,4 +1295,4 @@ class TestBulkPragmas:
 
         with pytest.raises(OSError, match="went away"):
             run_import(session, IMPORT, rows())
-        assert self.cache_size(session) == before
+        assert self.setting(session) == before

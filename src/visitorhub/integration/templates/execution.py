@@ -48,6 +48,9 @@ class ImportOptions:
     # Rows planned, written and (by the CLI) committed together: large enough that SQLite's commit and
     # checkpoint cost little per row, small enough that a chunk's records stay a few tens of MB.
     chunk_size: int = 5000
+    # The rows are known to differ from what the template last made of them (a channel applies only records
+    # whose content is new): no content-hash lookup first (a wasted query per entity), the full way at once.
+    rows_changed: bool = False
 
 
 class _Stored:
@@ -98,7 +101,7 @@ class _Importer:
         """The rows whose every entity matches a record holding a content hash equal to the row's (what
         the import last wrote to it, nothing written since): `unchanged` without extracting or loading
         anything beyond one narrow query per entity (key, id, hash). The other rows go the full way."""
-        if not self.hashed or not chunk:
+        if not self.hashed or not chunk or self.options.rows_changed:
             return {}, chunk
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either: keys are then extracted once, by the full path.

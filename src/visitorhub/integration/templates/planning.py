@@ -58,6 +58,8 @@ class EntityPlan:
     # The fields that give the key (extract_key), when the key comes from the row's own cells alone (a
     # parent id read from the row, or a key without a mapped field, leaves it empty).
     key_fields: list[FieldPlan] | None = None
+    # The writable schema's names of those fields (extract_key validates them alone).
+    key_attr_names: tuple[str, ...] = ()
 
     def fold(self, attr: str, value: Any) -> Any:
         return value.lower() if attr in self.folded and isinstance(value, str) else value
@@ -130,6 +132,7 @@ def compile_template(template: Template) -> list[EntityPlan]:
             and (plan.parent_attr is None or parent_index is not None)
         ):
             plan.key_fields = [f for f in fields if f.attr in plan.key_attrs]
+            plan.key_attr_names = tuple(sorted({f.attr for f in plan.key_fields}))
     return plans
 
 
@@ -171,8 +174,9 @@ def extract(
         return None
     parent_field = plan.entity.parent_field
     parent_value = raw.pop(parent_field) if parent_field and parent_field in raw else None
+    model = partial_model(plan.entity) if fields is None else partial_model(plan.entity, plan.key_attr_names)
     try:
-        values = partial_model(plan.entity).model_validate(raw).model_dump(exclude_unset=True)
+        values = model.model_validate(raw).model_dump(exclude_unset=True)
     except ValidationError as exc:
         err = exc.errors()[0]
         api_field = str(err["loc"][0]) if err["loc"] else None
