@@ -110,7 +110,7 @@ _SETTINGS: dict[tuple[Any, ...], Settings] = {}
 
 def settings_for(**values: Any) -> Settings:
     """`Settings(**values)` as built now (the process's VISITORHUB_ variables read too), made once per values
-    and environment and copied for each caller: building them reads every source again (about 4 ms a test)."""
+    and environment and copied for each caller: building them reads every source again, each test."""
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("VISITORHUB_"))
     key = (tuple(sorted(values.items())), tuple(environment))
     if key not in _SETTINGS:
