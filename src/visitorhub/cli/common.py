@@ -15,12 +15,38 @@ from typer.core import TyperGroup
 from visitorhub.errors import AppError
 
 if TYPE_CHECKING:  # the HTTP and database stacks load when a command needs them, not for --help
+    from rich.progress import Progress
     from sqlalchemy.orm import Session, sessionmaker
 
     from visitorhub.config import Settings
 
 err = Console(stderr=True)
 out = Console()
+
+
+def file_progress(counted: str) -> Progress:
+    """The progress bar of a command that reads a file (on stderr, gone when done): bytes read, and how
+    many `counted` (rows, records) so far, in the task's `count` field. rich.progress loads here, not at
+    start-up."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn(f"{{task.fields[count]}} {counted}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

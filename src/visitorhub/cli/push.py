@@ -8,7 +8,7 @@ from typing import IO
 
 import typer
 
-from visitorhub.cli.common import err, fail, get_settings, out
+from visitorhub.cli.common import err, fail, file_progress, get_settings, out
 
 
 def register(app: typer.Typer) -> None:
@@ -48,15 +48,6 @@ def push(
     answered 2xx is sent again (same records, same webhook-id) after --wait seconds, up to --attempts
     times; a 4xx other than 408/425/429 stops at once (the receiver refuses the payload itself). Exit 1 when
     a payload was not accepted: the summary says which --skip resumes there."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from visitorhub.integration.channels.push import PayloadResult, Pusher, PushError, parse_auth
     from visitorhub.integration.templates import formats
 
@@ -78,17 +69,8 @@ def push(
         }
     )
     log_file: IO[str] | None = log.open("a", encoding="utf-8") if log is not None else None
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[records]} records"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    task = progress.add_task(f"Pushing {file.name}", total=file.stat().st_size, records=0)
+    progress = file_progress("records")
+    task = progress.add_task(f"Pushing {file.name}", total=file.stat().st_size, count=0)
     sent = 0
 
     def on_attempt(result: PayloadResult) -> None:
@@ -109,7 +91,7 @@ def push(
             log_file.flush()
         if result.accepted:
             sent += result.count
-            progress.update(task, records=sent)
+            progress.update(task, count=sent)
         elif result.error:
             err.print(
                 f"payload {result.index} (records {result.first}..{result.first + result.count - 1}), "

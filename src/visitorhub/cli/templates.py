@@ -15,7 +15,16 @@ from typing import IO, TYPE_CHECKING
 
 import typer
 
-from visitorhub.cli.common import app_errors, checkpoint, err, fail, out, sessions, unit_of_work
+from visitorhub.cli.common import (
+    app_errors,
+    checkpoint,
+    err,
+    fail,
+    file_progress,
+    out,
+    sessions,
+    unit_of_work,
+)
 
 if TYPE_CHECKING:  # rich's tables and progress bars and the row formats load in the commands that use them
     from visitorhub.integration.templates import formats
@@ -159,15 +168,6 @@ def import_file(
     ),
 ) -> None:
     """Import a CSV, JSON Lines or JSON file through a template, streamed; exit 1 when a row failed."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from visitorhub.integration.templates import execution, formats, service
 
     try:
@@ -188,29 +188,20 @@ def import_file(
     options = execution.ImportOptions(
         simulate=simulate, verbose=verbose, stop_on_error=stop_on_error, chunk_size=chunk_size
     )
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[rows]} rows"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
+    progress = file_progress("rows")
     rows_seen = 0
 
     def on_rows(count: int) -> None:
         nonlocal rows_seen
         rows_seen += count
-        progress.update(task, rows=rows_seen)
+        progress.update(task, count=rows_seen)
 
     with app_errors(), unit_of_work(sessions()) as session:
         template = service.resolve(session, template_name)
         if template.direction != "in":
             raise fail(f"Template '{template_name}' is an export (out) template; use an 'in' template.")
         task = progress.add_task(
-            f"{'Simulating' if simulate else 'Importing'} {file.name}", total=file.stat().st_size, rows=0
+            f"{'Simulating' if simulate else 'Importing'} {file.name}", total=file.stat().st_size, count=0
         )
         csv_options = formats.CsvOptions(csv_delimiter, csv_encoding, _sources(template), row_errors=True)
         rows = formats.read_rows(file, lambda size: progress.advance(task, size), csv_options)
