@@ -126,32 +126,25 @@ def bulk_pragmas(session: Session) -> Iterator[None]:
     core.db.BULK_PRAGMAS; PostgreSQL: BULK_SETTINGS), its own values again afterwards, so the pooled
     connection serves requests as configured."""
     connection = session.connection()
-    saved = []
-    if connection.dialect.name == "postgresql":
-        for name, value in BULK_SETTINGS.items():
-            saved.append(f"{name} = '{connection.exec_driver_sql(f'SHOW {name}').scalar()}'")
-            connection.exec_driver_sql(f"SET {name} = '{value}'")
-        try:
-            yield
-        finally:
-            with contextlib.suppress(SQLAlchemyError):
-                connection = session.connection()
-                for setting in saved:
-                    connection.exec_driver_sql(f"SET {setting}")
-        return
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    for pragma in BULK_PRAGMAS:
-        name = pragma.split("=", 1)[0]
-        saved.append(f"{name}={connection.exec_driver_sql(f'PRAGMA {name}').scalar()}")
-        connection.exec_driver_sql(f"PRAGMA {pragma}")
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        wanted = list(BULK_SETTINGS.items())
+        read, write = "SHOW {}", "SET {} = '{}'"
+    elif dialect == "sqlite":
+        wanted = [(pragma.split("=", 1)[0], pragma.split("=", 1)[1]) for pragma in BULK_PRAGMAS]
+        read, write = "PRAGMA {}", "PRAGMA {}={}"
+    else:
+        wanted, read, write = [], "", ""  # other databases: nothing to set
+    saved: list[tuple[str, Any]] = []
+    for name, value in wanted:
+        saved.append((name, connection.exec_driver_sql(read.format(name)).scalar()))
+        connection.exec_driver_sql(write.format(name, value))
     try:
         yield
     finally:
         # After an error the session may refuse statements until rolled back: its error must not be
-        # masked by this one (the pooled connection then keeps the larger cache until it is recycled).
+        # masked by this one (the pooled connection then keeps the bulk settings until it is recycled).
         with contextlib.suppress(SQLAlchemyError):
             connection = session.connection()
-            for pragma in saved:
-                connection.exec_driver_sql(f"PRAGMA {pragma}")
+            for name, before in saved:
+                connection.exec_driver_sql(write.format(name, before))

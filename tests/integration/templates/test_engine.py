@@ -7,6 +7,7 @@ import gc
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +64,21 @@ def bare(n: int, **overrides: Any) -> dict[str, Any]:
 
 def run(session: Session, rows: list[dict[str, Any]], tpl: Template = IMPORT, **options: Any) -> ImportReport:
     return run_import(session, tpl, rows, ImportOptions(**options))
+
+
+@contextmanager
+def statements_run(session: Session) -> Iterator[list[str]]:
+    """The SQL statements the session's connection runs inside the block."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", seen)
 
 
 def run_with(tpl: Template, session: Session, rows: list[dict[str, Any]], **options: Any) -> ImportReport:
@@ -615,16 +631,8 @@ class TestContentHashes:
         assert None not in session.scalars(select(Vehicle.content_hash)).all()
         seq = last_seq(session)
         stamps = dict(session.execute(select(Vehicle.license_plate, Vehicle.update_date)).all())
-        statements: list[str] = []
-
-        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            statements.append(statement)
-
-        event.listen(session.get_bind(), "before_cursor_execute", seen)
-        try:
+        with statements_run(session) as statements:
             again = run(session, rows, verbose=True)
-        finally:
-            event.remove(session.get_bind(), "before_cursor_execute", seen)
         assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 6}
         assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 6}
         assert [op["operation"] for op in again.as_json()["operations"]] == ["unchanged"] * 18
@@ -640,16 +648,8 @@ class TestContentHashes:
         rows = [row(n) for n in range(4)]
         assert run(session, rows).failed == 0
         seq = last_seq(session)
-        statements: list[str] = []
-
-        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            statements.append(statement)
-
-        event.listen(session.get_bind(), "before_cursor_execute", seen)
-        try:
+        with statements_run(session) as statements:
             again = run(session, rows, rows_changed=True)
-        finally:
-            event.remove(session.get_bind(), "before_cursor_execute", seen)
         assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 4}
         assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 4}
         assert [s for s in statements if "first_name" in s]  # records were loaded and compared in full
