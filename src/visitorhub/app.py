@@ -15,7 +15,7 @@ from visitorhub import __version__
 from visitorhub.api import build_api_router
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
-from visitorhub.core.router import int64_bounds, openapi_links, operation_id
+from visitorhub.core.router import int64_bounds, openapi_links
 from visitorhub.handlers import install_error_handlers
 from visitorhub.hygiene import RequestHygiene
 
@@ -74,7 +74,6 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
         redoc_url="/redoc",
         static_url=DOCS_ASSETS,
         lifespan=_lifespan,
-        generate_unique_id_function=operation_id,
     )
     app.add_middleware(
         RequestHygiene,
