@@ -28,12 +28,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, case, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from visitorhub.core.db import utcnow
@@ -160,25 +159,39 @@ def _kind(value: Any) -> str:
 # Statements ----------------------------------------------------------------------------------------------
 
 
-@cache
-def _upsert(dialect: str) -> Any:
-    """Insert a record, or update the stored one of its (channel, source id): replaced when its content
-    changed (status back to _NEW), otherwise only counted as received again. RETURNING says which."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RECORDS)
-    new, old = stmt.excluded, RECORDS.c
-    same = old.content_hash == new.content_hash
-    return stmt.on_conflict_do_update(
-        index_elements=[old.channel_id, old.source_id],
-        set_={
-            "content_hash": new.content_hash,
-            "body": case((same, old.body), else_=new.body),
-            "status": case((same, old.status), else_=new.status),
-            "error": case((same, old.error), else_=null()),
-            "last_received_at": new.last_received_at,
-            "times_received": old.times_received + 1,
-        },
-    ).returning(old.id, old.source_id, old.status)
+UPSERT_CHUNK = 1000  # rows a statement: 3 parameters each, far below SQLite's and PostgreSQL's limits
+
+
+@lru_cache(maxsize=64)
+def _upsert_sql(dialect: str, rows: int) -> str:
+    """Insert `rows` records of one channel, or update the stored one of each (channel, source id): replaced
+    when its content changed (status back to _NEW), otherwise only counted as received again. RETURNING
+    says which.
+
+    Driver-level SQL: each record brings three parameters (source id, hash, body), the channel and the
+    instant are bound once; SQLAlchemy's executemany processed ten per record through their column types,
+    which cost more than the database's insert itself (bench/README.md, channels)."""
+
+    def param(name: str) -> str:
+        return f"%({name})s" if dialect == "postgresql" else f":{name}"
+
+    table = RECORDS.name
+    values = ", ".join(
+        f"({param('c')}, {param(f's{i}')}, {param(f'h{i}')}, {param(f'b{i}')}, '{_NEW}', NULL, "
+        f"{param('now')}, {param('now')}, 1, NULL)"
+        for i in range(rows)
+    )
+    same = f"{table}.content_hash = excluded.content_hash"
+    return (
+        f"INSERT INTO {table} (channel_id, source_id, content_hash, body, status, error, first_received_at, "
+        f"last_received_at, times_received, applied_at) VALUES {values} "
+        "ON CONFLICT (channel_id, source_id) DO UPDATE SET content_hash = excluded.content_hash, "
+        f"body = CASE WHEN {same} THEN {table}.body ELSE excluded.body END, "
+        f"status = CASE WHEN {same} THEN {table}.status ELSE excluded.status END, "
+        f"error = CASE WHEN {same} THEN {table}.error ELSE NULL END, "
+        f"last_received_at = excluded.last_received_at, times_received = {table}.times_received + 1 "
+        "RETURNING id, source_id, status"
+    )
 
 
 def _statements() -> dict[str, Any]:
@@ -244,29 +257,25 @@ def _store(session: Session, channel_id: int, records: Sequence[Incoming]) -> li
     """Upsert the records; those new or changed, in the order given."""
     if not records:
         return []
-    now = utcnow()
-    upsert = _upsert(session.get_bind().dialect.name)
+    connection = session.connection()
+    dialect = connection.dialect
+    # The instant as its column type binds it (SQLite: UTC text), once for every row.
+    bind = RECORDS.c.last_received_at.type._cached_bind_processor(dialect)
+    now = bind(utcnow()) if bind is not None else utcnow()
     fresh: list[Fresh] = []
     previous: dict[str, str] = {}  # source id -> hash of its previous occurrence in `records`
     for number, round_ in enumerate(_rounds(records)):
-        params = [
-            {
-                "channel_id": channel_id,
-                "source_id": record.source_id,
-                "content_hash": record.content_hash,
-                "body": record.body,
-                "status": _NEW,
-                "error": None,
-                "first_received_at": now,
-                "last_received_at": now,
-                "times_received": 1,
-                "applied_at": None,
-            }
-            for _index, record in round_
-        ]
-        ids: dict[str, tuple[int, str]] = {
-            row.source_id: (row.id, row.status) for row in session.execute(upsert, params)
-        }
+        ids: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(round_), UPSERT_CHUNK):
+            chunk = round_[start : start + UPSERT_CHUNK]
+            params: dict[str, Any] = {"c": channel_id, "now": now}
+            for i, (_index, record) in enumerate(chunk):
+                params[f"s{i}"] = record.source_id
+                params[f"h{i}"] = record.content_hash
+                params[f"b{i}"] = record.body
+            sql = _upsert_sql(dialect.name, len(chunk))
+            for row_id, source_id, status in connection.exec_driver_sql(sql, params):
+                ids[source_id] = (row_id, status)
         for index, record in round_:
             record_id, status = ids[record.source_id]
             # A later occurrence is compared with the one before it (which this transaction stored).
