@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,11 +104,11 @@ class GroupCommitter:
     def _store(session: Session, group: list[_Pending]) -> list[Outcome]:
         """Each channel's payloads together, in arrival order; channels by id, so that two processes' groups
         lock the channels' rows in the same order (no deadlock on PostgreSQL)."""
-        by_channel: dict[int, list[_Pending]] = {}
-        for item in group:
-            by_channel.setdefault(item.channel.id, []).append(item)
+        by_channel: dict[tuple[int, Any], list[_Pending]] = {}
+        for item in group:  # payloads checked against another version of a channel are received apart
+            by_channel.setdefault((item.channel.id, item.channel.version), []).append(item)
         outcomes: dict[int, Outcome] = {}
-        for _channel_id, items in sorted(by_channel.items()):
+        for _key, items in sorted(by_channel.items(), key=lambda entry: entry[0][0]):
             channel = items[0].channel
             ctx = WriteContext(actor=f"channel:{channel.name}")
             results = receive(session, channel, [item.records for item in items], ctx)

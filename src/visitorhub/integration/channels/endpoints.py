@@ -7,8 +7,9 @@ import base64
 import binascii
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from fastapi import Path, Query, Request, Response
@@ -46,6 +47,7 @@ from visitorhub.integration.templates.service import parse_since
 from visitorhub.models.channel import ChannelRecord
 
 log = logging.getLogger("visitorhub.channels")
+T = TypeVar("T")
 RETRY_AFTER_SECONDS = 5
 
 # One flat router (api.py lists routes, not routers): the administration under the admin key, the inbound
@@ -125,10 +127,12 @@ def get_channel(session: DbSession, channel_id: ChannelId) -> JSONResponse:
     **ADMIN_ROUTE,
 )
 def update_channel(
-    session: DbSession, settings: AppSettings, channel_id: ChannelId, body: ChannelUpdate
+    request: Request, session: DbSession, settings: AppSettings, channel_id: ChannelId, body: ChannelUpdate
 ) -> JSONResponse:
     channel = service.get_channel(session, channel_id)
     secret = service.update_channel(session, channel, body, settings)
+    # This process's next payload reads the channel again (other processes find it changed: ChannelCache).
+    channel_cache(request).clear()
     return one(service.represent(session, channel, secret))
 
 
@@ -140,8 +144,9 @@ def update_channel(
     description="The channel and the records it received; its URL answers 404 from then on.",
     **ADMIN_ROUTE,
 )
-def delete_channel(session: DbSession, channel_id: ChannelId) -> Response:
+def delete_channel(request: Request, session: DbSession, channel_id: ChannelId) -> Response:
     service.delete_channel(session, service.get_channel(session, channel_id))
+    channel_cache(request).clear()
     return Response(status_code=204)
 
 
@@ -214,17 +219,61 @@ def reapply_records(
 
 # Receiving -----------------------------------------------------------------------------------------------
 
-_committer_lock = threading.Lock()
+_state_lock = threading.Lock()
+# Times a payload is checked against a channel that changes under it before the sender gets a 503.
+ATTEMPTS = 3
+MAX_CACHED_CHANNELS = 1000
+
+
+class ChannelCache:
+    """The channels this process read, by path: a payload for a path seen before is checked without reading
+    its channel again (a transaction, its secrets opened). An entry is trusted only for a payload that gets
+    through: the transaction that stores it checks that the channel is still as read
+    (receiving.StaleChannel), and a refusal or a failure to store on an entry is decided again on a fresh
+    read, so a change of a channel made by any process (PATCH, disable, DELETE) holds from the next payload
+    on. Unknown and disabled paths are never kept."""
+
+    def __init__(self, size: int = MAX_CACHED_CHANNELS) -> None:
+        self.size = size
+        self._entries: dict[str, service.InboundChannel] = {}
+
+    def get(self, path: str) -> service.InboundChannel | None:
+        return self._entries.get(path)
+
+    def put(self, channel: service.InboundChannel) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[channel.path] = channel
+
+    def drop(self, channel: service.InboundChannel) -> None:
+        """Forget `channel` (unless a fresher read of its path replaced it meanwhile)."""
+        if self._entries.get(channel.path) is channel:
+            del self._entries[channel.path]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _app_state(request: Request, name: str, make: Callable[[], T]) -> T:
+    """The app's `name` object (made on first use)."""
+    state = request.app.state
+    found: T | None = getattr(state, name, None)
+    if found is None:
+        with _state_lock:
+            found = getattr(state, name, None)
+            if found is None:
+                found = make()
+                setattr(state, name, found)
+    return found
 
 
 def committer(request: Request) -> GroupCommitter:
-    """The app's group committer (made on first use): every inbound write of this process goes through it."""
-    state = request.app.state
-    with _committer_lock:
-        found: GroupCommitter | None = getattr(state, "channel_committer", None)
-        if found is None:
-            found = state.channel_committer = GroupCommitter(state.sessions)
-    return found
+    """The app's group committer: every inbound write of this process goes through it."""
+    return _app_state(request, "channel_committer", lambda: GroupCommitter(request.app.state.sessions))
+
+
+def channel_cache(request: Request) -> ChannelCache:
+    return _app_state(request, "channel_cache", ChannelCache)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -243,6 +292,37 @@ def _find(request: Request, path: str) -> service.InboundChannel:
 
 def _store(writer: GroupCommitter, channel: service.InboundChannel, body: bytes) -> receiving.Outcome:
     return writer.submit(channel, receiving.parse_payload(body, channel))
+
+
+async def _receive(request: Request, path: str) -> tuple[str, receiving.Outcome]:
+    """Check and store the payload (raises the refusal); the channel's name and the outcome."""
+    cache = channel_cache(request)
+    cached = cache.get(path)
+    body: bytes | None = None
+    attempt = 1
+    while True:
+        channel = cached
+        if channel is None:
+            channel = await run_in_threadpool(_find, request, path)
+            cache.put(channel)
+        try:
+            check_headers(channel.auth, request.headers)
+            if body is None:
+                body = await _read_body(request)
+            check_signature(channel.auth, request.headers, body)
+            return channel.name, await run_in_threadpool(_store, committer(request), channel, body)
+        except receiving.StaleChannel:
+            cache.drop(channel)
+            if attempt == ATTEMPTS:
+                raise
+            attempt += 1
+        except (AppError, SQLAlchemyError):
+            if cached is None:
+                raise
+            # Refused, or not stored (a channel deleted meanwhile is a foreign-key error), on what this
+            # process read before: decided again on a fresh read.
+            cache.drop(channel)
+        cached = None
 
 
 def _refusal(exc: AppError, channel: str | None) -> JSONResponse:
@@ -282,14 +362,11 @@ def _unavailable(message: str) -> JSONResponse:
 async def receive_payload(request: Request, path: Annotated[str, Path(max_length=500)]) -> Response:
     name: str | None = None
     try:
-        channel = await run_in_threadpool(_find, request, path)
-        name = channel.name
-        check_headers(channel.auth, request.headers)
-        body = await _read_body(request)
-        check_signature(channel.auth, request.headers, body)
-        outcome = await run_in_threadpool(_store, committer(request), channel, body)
+        name, outcome = await _receive(request, path)
     except AppError as exc:
         return _refusal(exc, name)
+    except receiving.StaleChannel:
+        return _unavailable("The channel was changed while the payload was received; nothing of it was kept.")
     except SecretUnavailable as exc:
         log.error("channels.secret_unavailable channel=%s: %s", name, exc)
         return _unavailable("The channel's credentials cannot be read on this server; try again later.")

@@ -10,9 +10,11 @@ payloads of the same channel group-committed with it, in arrival order: committe
    each record once: on PostgreSQL the second waits on the first's uncommitted rows, then sees them as
    duplicates; SQLite lets one writer in at a time. Rows are upserted in source-id order, so two payloads
    sharing records lock them in the same order and cannot deadlock.
-2. the channel's counters are updated (on PostgreSQL this row lock also serialises the applies of one
+2. the channel's counters are updated, provided that its row is still as the payload was checked against
+   it (enabled, at this path, not changed since: StaleChannel otherwise, and the payload is checked again
+   against the channel as it is now); on PostgreSQL this row lock also serialises the applies of one
    channel, so two payloads that map different records to the same visitor meet as an update, not as a
-   unique-key clash);
+   unique-key clash;
 3. the records that are new or changed go through the channel's `in` template into the one write path
    (`run_import`, hence `WriteBatch` and the change log), in payload order; a record the template cannot
    map is quarantined with its error, the others are applied;
@@ -32,13 +34,20 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from visitorhub.core.db import utcnow
 from visitorhub.core.service import WriteContext
-from visitorhub.errors import AppError, BadRequest, InvalidInput, NotFound, PayloadTooLarge, ValidationErrors
-from visitorhub.integration.channels.service import APPLIED, QUARANTINED, STORED, InboundChannel
+from visitorhub.errors import AppError, BadRequest, InvalidInput, PayloadTooLarge, ValidationErrors
+from visitorhub.integration.channels.service import (
+    APPLIED,
+    QUARANTINED,
+    STORED,
+    InboundChannel,
+    channel_version,
+)
 from visitorhub.integration.templates import service as templates
 from visitorhub.integration.templates.execution import ImportOptions, run_import
 from visitorhub.integration.templates.spec import Template
@@ -53,6 +62,15 @@ SHOWN_ERRORS = 10
 
 CHANNELS: Table = Channel.__table__  # type: ignore[assignment]
 RECORDS: Table = ChannelRecord.__table__  # type: ignore[assignment]
+
+
+class StaleChannel(Exception):
+    """The channel was changed (or disabled, or deleted) since `channel` was read: the payload must be
+    checked again against the channel as it is now (endpoints.receive_payload does)."""
+
+    def __init__(self, channel: InboundChannel) -> None:
+        super().__init__(f"The channel at /inbound/{channel.path} changed since it was read.")
+        self.channel = channel
 
 
 @dataclass(frozen=True)
@@ -199,7 +217,12 @@ def _statements() -> dict[str, Any]:
     return {
         # The first update of a payload's transaction: on PostgreSQL it locks the channel's row.
         "received": update(CHANNELS)
-        .where(c.id == bindparam("channel_id"))
+        .where(
+            c.id == bindparam("channel_id"),
+            c.path == bindparam("at_path"),
+            c.enabled == true(),
+            channel_version == bindparam("at_version", type_=NullType()),
+        )
         .values(
             payloads_received=c.payloads_received + bindparam("payloads"),
             records_received=c.records_received + bindparam("records"),
@@ -364,10 +387,12 @@ def receive(
             "records": len(flat),
             "duplicates": len(flat) - len(fresh),
             "now": utcnow(),
+            "at_path": channel.path,
+            "at_version": channel.version,
         },
     )
     if found.rowcount == 0:  # type: ignore[attr-defined]
-        raise NotFound(f"The channel at /inbound/{channel.path} was deleted meanwhile.", field="path")
+        raise StaleChannel(channel)
     errors = apply_records(
         session, channel.id, channel.template, [(item.record_id, item.record.value) for item in fresh], ctx
     )

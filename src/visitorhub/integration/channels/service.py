@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from visitorhub.config import Settings
 from visitorhub.core.db import get_or_404, utcnow
@@ -35,10 +36,18 @@ from visitorhub.models.channel import Channel, ChannelRecord
 
 STORED, APPLIED, QUARANTINED = "stored", "applied", "quarantined"
 
+# A channel's version: its update_date exactly as stored (no type processing, hence no format to round-trip:
+# SQLite's text, PostgreSQL's timestamptz), read with the channel and compared when a payload is stored.
+channel_version = type_coerce(Channel.update_date, NullType())
+
 
 @dataclass(frozen=True)
 class InboundChannel:
-    """What receiving a payload needs of a channel, read once per request (secrets opened)."""
+    """What receiving a payload needs of a channel (secrets opened), as read at `version`: the row's
+    update_date as stored, which every change of the channel (PATCH, disable) moves. A process keeps it
+    between requests (endpoints.ChannelCache); the transaction that stores a payload checks that the row
+    is still at this version (receiving.StaleChannel otherwise), so a change made by any process takes
+    effect at its commit."""
 
     id: int
     name: str
@@ -47,6 +56,7 @@ class InboundChannel:
     id_field: str
     template: str | None
     max_records: int
+    version: Any
 
 
 def check_template(session: Session, name: str) -> None:
@@ -194,9 +204,12 @@ def find_inbound(session: Session, path: str, settings: Settings) -> InboundChan
             Channel.template,
             Channel.max_records,
             Channel.enabled,
+            channel_version.label("version"),
         ).where(Channel.path == path)
     ).first()
     if row is None or not row.enabled:
         raise NotFound(f"No channel receives at {INBOUND_PREFIX}{path}.", field="path")
     auth = load_auth(row.auth, secret_box(settings.secrets_key))
-    return InboundChannel(row.id, row.name, path, auth, row.id_field, row.template, row.max_records)
+    return InboundChannel(
+        row.id, row.name, path, auth, row.id_field, row.template, row.max_records, row.version
+    )
