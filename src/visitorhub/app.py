@@ -10,6 +10,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
 
 from visitorhub import __version__
 from visitorhub.api import build_api_router
@@ -18,6 +21,7 @@ from visitorhub.core.db import make_engine, make_session_factory
 from visitorhub.core.router import int64_bounds, openapi_links
 from visitorhub.handlers import install_error_handlers
 from visitorhub.hygiene import RequestHygiene
+from visitorhub.integration.channels.schemas import INBOUND_PREFIX
 
 DESCRIPTION = """The Visitor API of visitorhub: visitors, vehicles, centres and more.
 
@@ -34,6 +38,30 @@ slash is ignored."""
 # The docs pages' assets (Swagger UI, ReDoc) are served by the service itself, from the fastapi-offline
 # package: /docs and /redoc work with no internet access.
 DOCS_ASSETS = "/docs-assets"
+
+
+class FirstUnder(BaseRoute):
+    """`route`, tried before every other route for the paths under `prefix` (and only for them): the
+    router matches routes one after the other, and the inbound route, which senders call most, would come
+    after some 80 others. Only for a route that no other one matches under `prefix` (test_routing checks
+    it): which route answers a request, 404 and 405 included, stays the same. The route keeps its place in
+    the router's list too (OpenAPI is made from that list; this one is not in it)."""
+
+    def __init__(self, prefix: str, route: BaseRoute) -> None:
+        self.prefix = prefix
+        self.route = route
+        self.path_format = getattr(route, "path_format", None)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or not get_route_path(scope).startswith(self.prefix):
+            return Match.NONE, {}
+        return self.route.matches(scope)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)  # the route itself, further down the list, answers
 
 
 @asynccontextmanager
@@ -85,6 +113,8 @@ def create_app(settings: Settings | None = None, *, bind: Any = None) -> FastAPI
     bind_database(app, engine, readonly_reads=bind is None)
     install_error_handlers(app)
     app.router.routes.extend(api.routes)  # built once per process and shared (core.router.Router)
+    inbound = next(route for route in api.routes if getattr(route, "path", "").startswith(INBOUND_PREFIX))
+    app.router.routes.insert(0, FirstUnder(INBOUND_PREFIX, inbound))
     build_openapi = app.openapi
     linked: list[int] = []
 

@@ -24,6 +24,7 @@ from typing import Any
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette._utils import get_route_path
 from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
@@ -85,6 +86,13 @@ def route_rules(route: APIRoute) -> RouteRules:
     )
 
 
+def _first_segment(path: str) -> str | None:
+    """The literal first segment of a route's path ("visitors" of /visitors/{visitorId}); None when it holds
+    a parameter."""
+    segment = path[1:].partition("/")[0]
+    return None if "{" in segment else segment
+
+
 def _problem(status: int, code: str, message: str, field: str | None = None) -> Any:
     kind = "invalid_request"
     return error_response(status, [{"code": code, "type": kind, "field": field, "message": message}])
@@ -118,6 +126,16 @@ class RequestHygiene:
         self.app = app
         self.routes = [route for route in routes if isinstance(route, APIRoute)]
         self.rules: dict[int, RouteRules] = {}  # made on a route's first request: cheap start-up
+        # The routes a path may match, by its first segment: those whose path starts with that segment or
+        # with a parameter, in their order (a route with another literal first segment cannot match).
+        self._by_segment: dict[str, list[APIRoute]] = {}
+        self._any_segment = [route for route in self.routes if _first_segment(route.path) is None]
+        for route in self.routes:
+            segment = _first_segment(route.path)
+            if segment is not None and segment not in self._by_segment:
+                self._by_segment[segment] = [
+                    other for other in self.routes if _first_segment(other.path) in (segment, None)
+                ]
         self.max_body_bytes = max_body_bytes
         self.max_import_body_bytes = max_import_body_bytes
 
@@ -128,7 +146,8 @@ class RequestHygiene:
         return found
 
     def _match(self, scope: Scope) -> APIRoute | None:
-        for route in self.routes:
+        segment = get_route_path(scope)[1:].partition("/")[0]
+        for route in self._by_segment.get(segment, self._any_segment):
             match, _child = route.matches(scope)
             if match is Match.FULL:
                 return route
