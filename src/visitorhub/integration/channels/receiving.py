@@ -31,7 +31,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Table, bindparam, select, true, update
@@ -73,9 +73,9 @@ class StaleChannel(Exception):
         self.channel = channel
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """One record of a payload, checked: its source id, content hash, JSON text and value."""
+class Incoming(NamedTuple):
+    """One record of a payload, checked: its source id, content hash, JSON text and value (a tuple: made
+    for every record received)."""
 
     source_id: str
     content_hash: str
@@ -128,36 +128,24 @@ def parse_payload(body: bytes, channel: InboundChannel) -> list[Incoming]:
         )
     records: list[Incoming] = []
     problems: list[tuple[str | None, str, str]] = []
+    id_field = channel.id_field
+    sha256, dumps, sort_keys = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
     for index, value in enumerate(data):
-        where = f"[{index}]"
         if not isinstance(value, dict):
-            problems.append((where, "not_an_object", f"record {index} is {_kind(value)}, not an object"))
-            continue
-        raw = get_path(value, channel.id_field)
-        source_id = _source_id(raw)
-        if source_id is None:
-            problem = "has no" if raw is None else f"has {_kind(raw)} as"
             problems.append(
-                (
-                    f"{where}.{channel.id_field}",
-                    "missing_id",
-                    f"record {index} {problem} '{channel.id_field}' (the channel's idField: a non-empty "
-                    "string or an integer)",
-                )
+                (f"[{index}]", "not_an_object", f"record {index} is {_kind(value)}, not an object")
             )
             continue
-        if len(source_id) > MAX_SOURCE_ID:
-            problems.append(
-                (
-                    f"{where}.{channel.id_field}",
-                    "too_long",
-                    f"record {index}: '{channel.id_field}' is longer than {MAX_SOURCE_ID} characters",
-                )
-            )
+        raw = value[id_field] if id_field in value else get_path(value, id_field)
+        # The common case (a non-empty string id) without a call; _source_id says what else is taken.
+        source_id = raw if type(raw) is str and raw.strip() else _source_id(raw)
+        if source_id is None or len(source_id) > MAX_SOURCE_ID:
+            problems.append(_id_problem(index, id_field, raw, source_id))
             continue
-        canonical = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         records.append(
-            Incoming(source_id, hashlib.sha256(canonical).hexdigest(), orjson.dumps(value).decode(), value)
+            Incoming(
+                source_id, sha256(dumps(value, option=sort_keys)).hexdigest(), dumps(value).decode(), value
+            )
         )
     if problems:
         shown = problems[:SHOWN_ERRORS]
@@ -165,6 +153,21 @@ def parse_payload(body: bytes, channel: InboundChannel) -> list[Incoming]:
             shown.append((None, "more", f"... and {len(problems) - SHOWN_ERRORS} more records like these"))
         raise ValidationErrors([*shown, (None, "refused", "Nothing of this payload was stored.")])
     return records
+
+
+def _id_problem(index: int, id_field: str, raw: Any, source_id: str | None) -> tuple[str, str, str]:
+    if source_id is None:
+        problem = "has no" if raw is None else f"has {_kind(raw)} as"
+        return (
+            f"[{index}].{id_field}",
+            "missing_id",
+            f"record {index} {problem} '{id_field}' (the channel's idField: a non-empty string or an integer)",
+        )
+    return (
+        f"[{index}].{id_field}",
+        "too_long",
+        f"record {index}: '{id_field}' is longer than {MAX_SOURCE_ID} characters",
+    )
 
 
 def _kind(value: Any) -> str:
@@ -254,6 +257,8 @@ STATEMENTS = _statements()
 def _rounds(records: Sequence[Incoming]) -> list[list[tuple[int, Incoming]]]:
     """The records by occurrence of their source id: round 0 holds each id's first occurrence, round 1
     the second ones... (one upsert may touch a row only once); each round in source-id order."""
+    if len({record.source_id for record in records}) == len(records):  # the common case: one round
+        return [sorted(enumerate(records), key=lambda item: item[1].source_id)]
     rounds: list[list[tuple[int, Incoming]]] = []
     seen: dict[str, int] = {}
     for index, record in enumerate(records):
@@ -297,7 +302,7 @@ def _store(session: Session, channel_id: int, records: Sequence[Incoming]) -> li
                 params[f"h{i}"] = record.content_hash
                 params[f"b{i}"] = record.body
             sql = _upsert_sql(dialect.name, len(chunk))
-            for row_id, source_id, status in connection.exec_driver_sql(sql, params):
+            for row_id, source_id, status in connection.exec_driver_sql(sql, params).all():
                 ids[source_id] = (row_id, status)
         for index, record in round_:
             record_id, status = ids[record.source_id]
