@@ -339,7 +339,9 @@ def apply_records(
     if not records:
         return []
     if template_name is None:
-        session.execute(STATEMENTS["stored"], {"ids": [record_id for record_id, _value in records]})
+        session.connection().execute(
+            STATEMENTS["stored"], {"ids": [record_id for record_id, _value in records]}
+        )
         return [None] * len(records)
     template = resolve_template(session, template_name)
     if isinstance(template, str):
@@ -355,15 +357,15 @@ def apply_records(
         last[record_id] = failures.get(index)
     applied = [record_id for record_id, error in last.items() if error is None]
     if applied:  # one statement for them all: the common case
-        session.execute(STATEMENTS["applied"], {"ids": applied, "when": utcnow()})
+        session.connection().execute(STATEMENTS["applied"], {"ids": applied, "when": utcnow()})
     quarantined = [
         {"record_id": record_id, "new_error": error[:MAX_ERROR]}
         for record_id, error in last.items()
         if error is not None
     ]
     if quarantined:
-        session.execute(STATEMENTS["quarantined"], quarantined)
-    session.execute(
+        session.connection().execute(STATEMENTS["quarantined"], quarantined)
+    session.connection().execute(
         STATEMENTS["outcomes"],
         {"channel_id": channel_id, "applied": len(records) - len(failures), "quarantined": len(failures)},
     )
@@ -384,7 +386,7 @@ def receive(
         changed[owners[item.position]] += 1
     for outcome, count in zip(outcomes, changed, strict=True):
         outcome.duplicates = outcome.accepted - count
-    found = session.execute(
+    found = session.connection().execute(
         STATEMENTS["received"],
         {
             "channel_id": channel.id,
@@ -396,7 +398,7 @@ def receive(
             "at_version": channel.version,
         },
     )
-    if found.rowcount == 0:  # type: ignore[attr-defined]
+    if found.rowcount == 0:
         raise StaleChannel(channel)
     errors = apply_records(
         session, channel.id, channel.template, [(item.record_id, item.record.value) for item in fresh], ctx
