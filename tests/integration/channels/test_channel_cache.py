@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -117,6 +119,27 @@ class TestChangesHoldFromTheNextPayload:
             "applied": 1,
             "quarantined": 0,
         }
+
+
+def test_a_kept_channel_found_changed_at_commit_is_read_again(hub: Hub) -> None:
+    """The version check of the storing transaction: the payload is checked again and stored once."""
+    channel = hub.channel()
+    assert hub.send(channel["path"], [{"id": 1}]).status_code == 200
+    cache = hub.app.state.channel_cache
+    kept = cache.get(channel["path"])
+    assert kept is not None
+    # As if read before a change: another update date (PostgreSQL gives a datetime, SQLite the stored text).
+    older = (
+        kept.version - timedelta(seconds=1)
+        if isinstance(kept.version, datetime)
+        else "2001-01-01 00:00:00.000000"
+    )
+    cache.put(replace(kept, version=older, id_field="other"))
+    response = hub.send(channel["path"], [{"id": 2}])
+    assert response.json()["data"] == {"accepted": 1, "duplicates": 0, "applied": 0, "quarantined": 0}
+    assert cache.get(channel["path"]) == kept
+    assert [r["sourceId"] for r in hub.records(channel)] == ["1", "2"]
+    assert hub.read(channel)["payloadsReceived"] == 2
 
 
 class TestTheStoringTransactionChecksTheChannel:

@@ -294,8 +294,8 @@ def _store(writer: GroupCommitter, channel: service.InboundChannel, body: bytes)
     return writer.submit(channel, receiving.parse_payload(body, channel))
 
 
-async def _receive(request: Request, path: str) -> tuple[str, receiving.Outcome]:
-    """Check and store the payload (raises the refusal); the channel's name and the outcome."""
+async def _receive(request: Request, path: str, used: list[service.InboundChannel]) -> receiving.Outcome:
+    """Check and store the payload (raises the refusal); `used` gets each channel it is checked against."""
     cache = channel_cache(request)
     cached = cache.get(path)
     body: bytes | None = None
@@ -305,12 +305,13 @@ async def _receive(request: Request, path: str) -> tuple[str, receiving.Outcome]
         if channel is None:
             channel = await run_in_threadpool(_find, request, path)
             cache.put(channel)
+        used.append(channel)
         try:
             check_headers(channel.auth, request.headers)
             if body is None:
                 body = await _read_body(request)
             check_signature(channel.auth, request.headers, body)
-            return channel.name, await run_in_threadpool(_store, committer(request), channel, body)
+            return await run_in_threadpool(_store, committer(request), channel, body)
         except receiving.StaleChannel:
             cache.drop(channel)
             if attempt == ATTEMPTS:
@@ -360,19 +361,22 @@ def _unavailable(message: str) -> JSONResponse:
     "with the same content is counted as a duplicate and neither stored nor applied again.",
 )
 async def receive_payload(request: Request, path: Annotated[str, Path(max_length=500)]) -> Response:
-    name: str | None = None
+    used: list[service.InboundChannel] = []
     try:
-        name, outcome = await _receive(request, path)
+        outcome = await _receive(request, path, used)
     except AppError as exc:
+        name = used[-1].name if used else None
         return _refusal(exc, name)
     except receiving.StaleChannel:
         return _unavailable("The channel was changed while the payload was received; nothing of it was kept.")
     except SecretUnavailable as exc:
-        log.error("channels.secret_unavailable channel=%s: %s", name, exc)
+        log.error("channels.secret_unavailable path=%s: %s", path, exc)
         return _unavailable("The channel's credentials cannot be read on this server; try again later.")
     except SQLAlchemyError as exc:
+        name = used[-1].name if used else None
         log.warning("channels.not_stored channel=%s: %s", name, type(exc).__name__, exc_info=exc)
         return _unavailable("The payload could not be stored; nothing of it was kept. Send it again.")
+    name = used[-1].name
     if outcome.errors:
         for record_id, source_id, error in outcome.errors[: receiving.SHOWN_ERRORS]:
             log.info(
