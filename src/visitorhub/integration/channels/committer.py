@@ -10,14 +10,20 @@ payloads is tried again alone, so one payload's failure never refuses another's.
 
 Within a process, the turn is a lock (other SQLite writers would otherwise poll for the database's lock,
 busy_timeout sleeping up to 100 ms between tries). Reapplies take the same turn.
+
+Requests use submit_async: the payload is queued for the committer's writer thread (started on first use),
+which takes the turn, runs the groups and settles each request's future on its event loop. A request then
+costs no thread of its own: a hop to a thread pool and back cost more CPU (futex and self-pipe wake-ups)
+than storing a duplicate payload of 50 records. submit() does the same work in the caller's thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +44,26 @@ class _Pending:
     done: bool = False
     outcome: Outcome | None = None
     error: BaseException | None = field(default=None, repr=False)
+    # A request's future (submit_async), settled on its event loop once the item is done.
+    future: asyncio.Future[Outcome] | None = field(default=None, repr=False)
+
+    def settle(self) -> None:
+        self.done = True
+        future = self.future
+        if future is not None:
+            # A closed loop (RuntimeError): nobody waits for the answer any more.
+            with suppress(RuntimeError):
+                future.get_loop().call_soon_threadsafe(_settle, future, self)
+
+
+def _settle(future: asyncio.Future[Outcome], item: _Pending) -> None:
+    if future.done():  # the request was cancelled meanwhile
+        return
+    if item.error is not None:
+        future.set_exception(item.error)
+    else:
+        assert item.outcome is not None
+        future.set_result(item.outcome)
 
 
 class GroupCommitter:
@@ -47,6 +73,8 @@ class GroupCommitter:
         self._turn = threading.Lock()
         self._queue: deque[_Pending] = deque()
         self._queue_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -67,6 +95,32 @@ class GroupCommitter:
             raise item.error
         assert item.outcome is not None
         return item.outcome
+
+    async def submit_async(self, channel: InboundChannel, records: list[Incoming]) -> Outcome:
+        """submit() for a request on an event loop: the payload is queued for the writer thread, which
+        stores it with the others queued meanwhile; the request awaits the commit without a thread of its
+        own (no thread hop a payload, and one wake-up of the loop a group)."""
+        item = _Pending(channel, records, future=asyncio.get_running_loop().create_future())
+        with self._queue_lock:
+            self._queue.append(item)
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._write, name="channel-writer", daemon=True)
+                self._writer.start()
+        self._wake.set()
+        assert item.future is not None
+        return await item.future
+
+    def _write(self) -> None:
+        """The writer thread: groups of the queued payloads, one after the other, while there are any."""
+        while True:
+            self._wake.wait()
+            self._wake.clear()  # before taking: a payload queued after the take sets it again
+            while True:
+                with self._turn:
+                    group = self._take()
+                    if not group:
+                        break
+                    self._run(group)
 
     def _take(self) -> list[_Pending]:
         """The oldest queued payloads, at least one, up to max_group_records records."""
@@ -89,16 +143,16 @@ class GroupCommitter:
                     self._run([item])
                 return
             group[0].error = exc
-            group[0].done = True
+            group[0].settle()
             return
         except BaseException as exc:  # the thread is being stopped: its group's senders must not wait on
             for item in group:
                 item.error = exc
-                item.done = True
+                item.settle()
             raise
         for item, outcome in zip(group, outcomes, strict=True):
             item.outcome = outcome
-            item.done = True
+            item.settle()
 
     @staticmethod
     def _store(session: Session, group: list[_Pending]) -> list[Outcome]:

@@ -290,10 +290,6 @@ def _find(request: Request, path: str) -> service.InboundChannel:
         return service.find_inbound(session, path, request.app.state.settings)
 
 
-def _store(writer: GroupCommitter, channel: service.InboundChannel, body: bytes) -> receiving.Outcome:
-    return writer.submit(channel, receiving.parse_payload(body, channel))
-
-
 async def _receive(request: Request, path: str, used: list[service.InboundChannel]) -> receiving.Outcome:
     """Check and store the payload (raises the refusal); `used` gets each channel it is checked against."""
     cache = channel_cache(request)
@@ -311,7 +307,8 @@ async def _receive(request: Request, path: str, used: list[service.InboundChanne
             if body is None:
                 body = await _read_body(request)
             check_signature(channel.auth, request.headers, body)
-            return await run_in_threadpool(_store, committer(request), channel, body)
+            records = receiving.parse_payload(body, channel)
+            return await committer(request).submit_async(channel, records)
         except receiving.StaleChannel:
             cache.drop(channel)
             if attempt == ATTEMPTS:
