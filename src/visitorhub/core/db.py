@@ -8,7 +8,18 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event, insert
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -77,6 +88,15 @@ class ContentHashMixin:
     (core.service), so a hash always means "the record holds exactly these values"."""
 
     content_hash: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+def content_hash_index(table: str) -> Index:
+    """The index a re-import finds unchanged records by (their content hash), on the records an import
+    wrote only (the others hold none): in the __table_args__ of every ContentHashMixin model."""
+    only_hashed = text("content_hash IS NOT NULL")
+    return Index(
+        f"ix_{table}_content_hash", "content_hash", sqlite_where=only_hashed, postgresql_where=only_hashed
+    )
 
 
 # SQLite settings for a bulk writer's connection (template imports), set for the duration of the import

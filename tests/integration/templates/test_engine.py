@@ -6,13 +6,15 @@ from __future__ import annotations
 import gc
 import json
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
@@ -711,6 +713,79 @@ class TestContentHashes:
         assert report.summary["Visitor"] == {"inserted": 0, "updated": 2, "unchanged": 0}
         session.expire_all()
         assert visitor_by_email(session, "ann0@example.com").first_name == "Ann"
+
+    def test_a_row_found_unchanged_then_changed_by_a_later_row(
+        self, session: Session, existing: uuid.UUID
+    ) -> None:
+        """The first row's records hold its hashes, but a later row of the chunk has the same key: both are
+        applied in order (the first unchanged, the second an update), not the first skipped after it."""
+        report = run(session, [row(0), row(0, first_name="Zoe"), row(1)], verbose=True)
+        visitors = [
+            (op["index"], op["operation"])
+            for op in report.as_json()["operations"]
+            if op["entity"] == "Visitor"
+        ]
+        assert visitors == [(0, "unchanged"), (1, "update"), (2, "insert")]
+        session.expire_all()
+        assert visitor_by_email(session, "ann0@example.com").first_name == "Zoe"
+
+    def test_identical_rows_are_all_unchanged(self, session: Session, existing: uuid.UUID) -> None:
+        seq = last_seq(session)
+        report = run(session, [row(0), row(0), row(0)])
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 3}
+        assert report.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 3}
+        assert log_after(session, seq) == []
+
+    def test_a_deleted_record_is_created_again(self, session: Session, existing: uuid.UUID) -> None:
+        vehicle = session.scalars(select(Vehicle).where(Vehicle.visitor_id == existing)).one()
+        vehicles.service.purge(session, vehicle)
+        session.flush()
+        report = run(session, [row(0)])
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+        assert report.summary["Vehicle"] == {"inserted": 1, "updated": 0, "unchanged": 0}
+
+    def test_a_child_holding_the_hash_under_another_parent_is_not_taken(
+        self, session: Session, existing: uuid.UUID
+    ) -> None:
+        """A child's hash leaves out its parent: a child found by it must hang from the record the row's
+        parent entity found, or the row is matched by key."""
+        other = create_visitor(session, "other@example.com")
+        plate_hash = session.scalar(select(Vehicle.content_hash).where(Vehicle.visitor_id == existing))
+        stray = vehicles.service.create(
+            session, {"visitor_id": other.visitor_id, "license_plate": "ZZ-999-ZZ", "maker": "Fiat"}
+        )
+        session.flush()
+        # What no write path does: the stray vehicle holds the row's vehicle hash, the row's own one none.
+        session.execute(update(Vehicle).where(Vehicle.visitor_id == existing).values(content_hash=None))
+        session.execute(
+            update(Vehicle).where(Vehicle.vehicle_id == stray.vehicle_id).values(content_hash=plate_hash)
+        )
+        own = session.scalar(select(Vehicle.vehicle_id).where(Vehicle.visitor_id == existing))
+        report = run(session, [row(0)], verbose=True)
+        touched = [op for op in report.as_json()["operations"] if op["entity"] == "Vehicle"]
+        assert [(op["operation"], op["id"]) for op in touched] == [("unchanged", own)]
+
+    def test_the_lookup_is_answered_by_the_hash_index(self, session: Session, existing: uuid.UUID) -> None:
+        with warnings.catch_warnings():  # expression indexes are not reflected, and say so
+            warnings.simplefilter("ignore", SAWarning)
+            indexes = {
+                table: {ix["name"] for ix in inspect(session.connection()).get_indexes(table)}
+                for table in ("visitor", "vehicle", "external_id", "center", "visitor_center")
+            }
+        assert all(f"ix_{table}_content_hash" in names for table, names in indexes.items()), indexes
+        with statements_run(session) as statements:
+            assert run(session, [row(0)]).summary["Visitor"]["unchanged"] == 1
+        lookups = [s for s in statements if "content_hash IN" in s]
+        assert len(lookups) == 3  # one per entity of the template, none by key
+        if session.get_bind().dialect.name == "sqlite":
+            plan = (
+                session.connection()
+                .exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT visitor_id FROM visitor WHERE content_hash IN (1, 2)"
+                )
+                .all()
+            )
+            assert "ix_visitor_content_hash" in " ".join(str(step) for step in plan)
 
 
 def chunk_scenario() -> list[dict[str, Any]]:
