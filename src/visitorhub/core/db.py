@@ -132,9 +132,18 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+class JsonText(str):
+    """A value already encoded as JSON text (the change log's representations, core.changelog): a JSON
+    column writes it as it is."""
+
+    __slots__ = ()
+
+
 def json_dumps(value: Any) -> str:
     """JSON columns (the change log's representations) as compact orjson text: smaller and faster to
-    write than json.dumps' default, and read back by any JSON parser."""
+    write than json.dumps' default, and read back by any JSON parser. JsonText is written as it is."""
+    if isinstance(value, JsonText):
+        return value
     return orjson.dumps(value).decode()
 
 

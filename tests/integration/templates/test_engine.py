@@ -1299,40 +1299,70 @@ class TestDefaults:
 
 
 class TestCollections:
-    """Imports make the garbage collector's young-generation pass rarer while they run (see
-    engine._CollectionThreshold), and put the process's setting back afterwards."""
+    """Imports pause the garbage collector's automatic passes while they run and collect between chunks
+    instead (core.batch._CollectionPause); the process's setting is back afterwards."""
 
-    def test_raised_during_an_import_and_restored(self, session: Session) -> None:
-        before = gc.get_threshold()
-        seen: list[tuple[int, ...]] = []
+    def test_paused_during_an_import_and_restored(self, session: Session) -> None:
+        assert gc.isenabled()
+        seen: list[bool] = []
         run_import(
             session,
             IMPORT,
             [row(1), row(2)],
             ImportOptions(chunk_size=1),
-            progress=lambda _n: seen.append(gc.get_threshold()),
+            progress=lambda _n: seen.append(gc.isenabled()),
         )
-        assert seen == [(max(before[0], bulk_collections.first), *before[1:])] * 2
-        assert gc.get_threshold() == before
+        assert seen == [False, False]
+        assert gc.isenabled()
+
+    def test_cycles_left_by_a_chunk_are_collected_before_the_next(self, session: Session) -> None:
+        """Garbage only the collector can free (reference cycles) does not pile up while it is paused."""
+        collected: list[int] = []
+
+        def seen(phase: str, info: dict[str, int]) -> None:
+            if phase == "stop" and not gc.isenabled():  # a collection made while automatic ones are paused
+                collected.append(info["collected"])
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for n in range(3):
+                for _ in range(bulk_collections.young):  # a chunk's worth of cycles
+                    cycle: list[Any] = []
+                    cycle.append(cycle)
+                yield row(n)
+
+        gc.callbacks.append(seen)
+        try:
+            report = run_import(session, IMPORT, rows(), ImportOptions(chunk_size=1))
+        finally:
+            gc.callbacks.remove(seen)
+        assert report.failed == 0
+        assert sum(collected) >= 2 * bulk_collections.young  # collected between chunks, while paused
+        assert gc.isenabled()
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
-        before = gc.get_threshold()
-
         def rows() -> Iterator[dict[str, Any]]:
             yield row(1)
             raise OSError("the file went away")
 
         with pytest.raises(OSError, match="went away"):
             run_import(session, IMPORT, rows())
-        assert gc.get_threshold() == before
+        assert gc.isenabled()
 
     def test_overlapping_imports_restore_when_the_last_ends(self) -> None:
-        before = gc.get_threshold()
         with bulk_collections():
             with bulk_collections():
-                assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
-            assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
-        assert gc.get_threshold() == before
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+
+    def test_a_process_that_disabled_collection_keeps_it_disabled(self) -> None:
+        gc.disable()
+        try:
+            with bulk_collections():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
 
 
 class TestBulkPragmas:

@@ -313,6 +313,7 @@ class _Importer:
                 self.session.expunge_all()
                 if checkpoint and not self.options.simulate:
                     checkpoint()
+                bulk_collections.collect()
         finally:
             if outer is not None:
                 outer.rollback()
