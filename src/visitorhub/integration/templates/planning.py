@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, PlainSerializer, ValidationError, WrapSerializer
 from sqlalchemy import func
 
 from visitorhub.core.resource import Resource
@@ -176,7 +177,7 @@ def extract(
     parent_value = raw.pop(parent_field) if parent_field and parent_field in raw else None
     model = partial_model(plan.entity) if fields is None else partial_model(plan.entity, plan.key_attr_names)
     try:
-        values = model.model_validate(raw).model_dump(exclude_unset=True)
+        values = _given_values(model, model.__pydantic_validator__.validate_python(raw))
     except ValidationError as exc:
         err = exc.errors()[0]
         api_field = str(err["loc"][0]) if err["loc"] else None
@@ -200,3 +201,33 @@ def extract(
                 f"{where}: {parent_value!r} is not a valid {parent_entity(plan.entity)} id",
             ) from None
     return values
+
+
+def _given_values(model: type[BaseModel], validated: BaseModel) -> dict[str, Any]:
+    """model_dump(exclude_unset=True) of a validated row: the given fields' validated values. A model whose
+    dump returns its values as they are (_dumps_as_is) gives them from the instance, in field order."""
+    if not _dumps_as_is(model):
+        return validated.model_dump(exclude_unset=True)
+    given = validated.__pydantic_fields_set__
+    return {name: value for name, value in validated.__dict__.items() if name in given}
+
+
+@cache
+def _dumps_as_is(model: type[BaseModel]) -> bool:
+    """Whether model_dump (python mode) returns a field's validated value unchanged: no serializer of the
+    model's own, no computed field, no model inside a field (a dump turns it into a dict)."""
+    decorators = model.__pydantic_decorators__
+    if decorators.field_serializers or decorators.model_serializers or model.model_computed_fields:
+        return False
+    for info in model.model_fields.values():
+        if any(isinstance(mark, (PlainSerializer, WrapSerializer)) for mark in info.metadata):
+            return False
+        if _holds_model(info.annotation):
+            return False
+    return True
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
