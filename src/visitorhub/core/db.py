@@ -206,22 +206,27 @@ def never_reuse_ids(metadata: MetaData) -> None:
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-_LAST_TEXT: tuple[datetime | None, str | None] = (None, None)  # see _sqlite_text
+# (value, text) of the last two datetimes _sqlite_text wrote, the latest first.
+_LAST_TEXTS: tuple[tuple[datetime | None, str | None], ...] = ((None, None), (None, None))
 
 
 def _sqlite_text(value: datetime | None) -> str | None:
     """UtcDateTime's bind processing on SQLite in one step: UTC, naive, SQLAlchemy's DATETIME storage format
     ("2026-12-01 10:15:02.123456", the same text its own processors write). The records of a batch share
-    one timestamp object (core.batch.WriteBatch): its text is made once."""
-    global _LAST_TEXT
+    one timestamp object (core.batch.WriteBatch): its text is made once, and kept while each record's own
+    dates (a registration date) are written in between."""
+    global _LAST_TEXTS
     if value is None:
         return None
-    last, text = _LAST_TEXT  # one tuple, replaced whole: threads never see one value with another's text
-    if value is last:
-        return text
+    latest, previous = _LAST_TEXTS  # one tuple, replaced whole: threads never see a value with another's text
+    if value is latest[0]:
+        return latest[1]
+    if value is previous[0]:
+        _LAST_TEXTS = (previous, latest)
+        return previous[1]
     stored = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
     text = stored.isoformat(" ", "microseconds")
-    _LAST_TEXT = (value, text)
+    _LAST_TEXTS = ((value, text), latest)
     return text
 
 

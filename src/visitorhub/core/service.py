@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,6 +149,15 @@ class CrudService(Generic[M]):
         self._never_null = tuple(
             name for name, info in self.read.model_fields.items() if not _admits_none(info.annotation)
         )
+        getter = itemgetter(*self._never_null) if self._never_null else None
+        # Their values in a dict of the fields, as a tuple (itemgetter of one name gives a value alone).
+        self._never_null_values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            (lambda _data: ())
+            if getter is None
+            else (lambda data: (getter(data),))
+            if len(self._never_null) == 1
+            else getter
+        )
         # core.db.ContentHashMixin: what a template import last wrote (cleared by every other write).
         self.hash_attr: str | None = CONTENT_HASH if CONTENT_HASH in columns else None
 
@@ -177,21 +186,20 @@ class CrudService(Generic[M]):
         """The representation as the change log stores it (changelog.encode_data: compact JSON, null fields
         left out). Where represent may serialise without validating, the read model's serializer writes
         that text itself: no representation dict, no second encoding."""
-        loaded = obj.__dict__
         names = self._read_columns
-        if (
-            names is not None
-            and self.serialises_directly
-            and self._read_names <= loaded.keys()
-            and all(loaded[name] is not None for name in self._never_null)
-        ):
-            # The fields in the read model's order (the serializer writes a dict's keys in its own order).
-            shell = _unvalidated(self.read, {name: loaded[name] for name in names}, self._read_names)
-            with contextlib.suppress(PydanticSerializationError):
-                text = self.read.__pydantic_serializer__.to_json(
-                    shell, by_alias=True, exclude_none=True, warnings="error"
-                )
-                return JsonText(text.decode())
+        if names is not None and self.serialises_directly:
+            loaded = obj.__dict__
+            try:  # the fields in the read model's order (the serializer writes a dict's keys in its order)
+                data = {name: loaded[name] for name in names}
+            except KeyError:  # not loaded: the validating way
+                data = None
+            if data is not None and None not in self._never_null_values(data):
+                shell = _unvalidated(self.read, data, self._read_names)
+                with contextlib.suppress(PydanticSerializationError):
+                    text = self.read.__pydantic_serializer__.to_json(
+                        shell, by_alias=True, exclude_none=True, warnings="error"
+                    )
+                    return JsonText(text.decode())
         return changelog.encode_data(self.represent(obj))
 
     def entity_id(self, obj: M) -> Any:

@@ -167,7 +167,7 @@ def extract(
                 value = f.pipeline(value, row)
             except TransformFailed as exc:
                 raise RowError(plan.entity.entity, f.source, f"{f.source}: {exc}") from None
-        if value is None or (isinstance(value, str) and value.strip() == ""):
+        if value is None or (isinstance(value, str) and (not value or value.isspace())):
             continue
         raw[f.api_field] = value
         sources[f.api_field] = f.source
