@@ -457,17 +457,17 @@ class _Importer:
                         diff[hash_attr] = row_hashes[i]
                     op = _Operation(plan, "update" if diff else "unchanged", match, diff, key)
                 elif plan.insert:
-                    values = {**{k: v for k, v in plan.defaults.items() if k not in values}, **values}
-                    missing = [a for a in plan.required if a not in values]
+                    values = plan.defaults | values  # the row's values win
+                    missing = plan.required.difference(values)
                     if missing:
-                        source = plan.source_of(missing[0])
+                        source = plan.source_of(min(missing))
                         raise RowError(
                             plan.entity.entity,
                             source,
                             f"{source}: required to create a "
                             f"{plan.entity.entity}, but the row has no value and no default",
                         )
-                    full = {**{k: v for k, v in plan.create_defaults.items() if k not in values}, **values}
+                    full = plan.create_defaults | values
                     planned = service.plan_create(self.session, full, self.ctx)
                     if hash_attr is not None:
                         planned[hash_attr] = row_hashes[i]

@@ -61,6 +61,8 @@ class EntityPlan:
     key_fields: list[FieldPlan] | None = None
     # The writable schema's names of those fields (extract_key validates them alone).
     key_attr_names: tuple[str, ...] = ()
+    # The API field holding the parent's key (Resource.parent_field, looked up once).
+    parent_field: str | None = None
 
     def fold(self, attr: str, value: Any) -> Any:
         return value.lower() if attr in self.folded and isinstance(value, str) else value
@@ -123,6 +125,7 @@ def compile_template(template: Template) -> list[EntityPlan]:
                     if not info.is_required()
                 },
                 folded=frozenset(entity.attribute(name) for name in entity.case_insensitive),
+                parent_field=entity.parent_field,
             )
         )
         plan = plans[-1]
@@ -173,7 +176,7 @@ def extract(
         sources[f.api_field] = f.source
     if not raw and plan.fields and plan.parent_index is not None:
         return None
-    parent_field = plan.entity.parent_field
+    parent_field = plan.parent_field
     parent_value = raw.pop(parent_field) if parent_field and parent_field in raw else None
     model = partial_model(plan.entity) if fields is None else partial_model(plan.entity, plan.key_attr_names)
     try:
@@ -194,7 +197,7 @@ def extract(
         try:
             values[plan.parent_attr] = parent_id_type(plan.entity).validate_python(parent_value)
         except ValidationError:
-            where = sources[plan.entity.parent_field or ""]
+            where = sources[parent_field or ""]
             raise RowError(
                 plan.entity.entity,
                 where,
