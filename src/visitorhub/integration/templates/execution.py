@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from visitorhub.core.batch import WriteBatch, bulk_collections, bulk_pragmas
 from visitorhub.core.service import WriteContext
@@ -63,7 +64,8 @@ class _Stored:
 
 
 class _Hashed:
-    """A record found by the content hash a row gives it: its id and its key (as _key makes it)."""
+    """A record found by the content hash a row gives it: its id and its key (as _key makes it), the ids
+    (its own, a parent's in the key) as the driver returns them."""
 
     __slots__ = ("entity_id", "key")
 
@@ -205,7 +207,12 @@ class _Importer:
         service = plan.entity.service
         attrs = ([plan.parent_attr] if plan.parent_attr else []) + plan.key_attrs
         hash_column = getattr(model, service.hash_attr or "")
-        selected = [getattr(model, service.pk_attr), hash_column, *[getattr(model, a) for a in attrs]]
+        # Ids as the driver returns them (a UUID's hex text on SQLite): only compared with each other, and
+        # made ids (_id_of) for a verbose report alone. The key's values are typed, as rows give them.
+        raw_ids = [
+            type_coerce(getattr(model, a), NullType()) for a in (service.pk_attr, plan.parent_attr) if a
+        ]
+        selected = [raw_ids[0], hash_column, *raw_ids[1:], *[getattr(model, a) for a in plan.key_attrs]]
         connection = self.session.connection()
         folded = [n for n, attr in enumerate(attrs) if attr in plan.folded]
         for start in range(0, len(hashes), 500):
@@ -215,6 +222,12 @@ class _Importer:
                     parts[n] = plan.fold(attrs[n], parts[n])
                 found.setdefault(content_hash, _Hashed(pk, tuple(parts)))
         return found
+
+    def _id_of(self, plan: EntityPlan, raw: Any) -> Any:
+        """A record's id from its value as the driver returns it (_by_hash)."""
+        column = getattr(plan.entity.model, plan.entity.service.pk_attr)
+        convert = column.type._cached_result_processor(self.session.get_bind().dialect, None)
+        return raw if convert is None else convert(raw)
 
     # Matching ----------------------------------------------------------------------------------------
 
@@ -513,7 +526,8 @@ class _Importer:
             if index in unchanged:
                 for plan, hit in zip(self.plans, unchanged[index], strict=True):
                     report.count(plan.entity.entity, "unchanged")
-                    _Operation(plan, "unchanged", _Stored(hit.entity_id), {}, hit.key).describe(index, report)
+                    stored = _Stored(self._id_of(plan, hit.entity_id))
+                    _Operation(plan, "unchanged", stored, {}, hit.key).describe(index, report)
                 continue
             for op in results[index]:
                 report.count(op.plan.entity.entity, op.operation)
