@@ -18,7 +18,7 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.batch import bulk_collections
+from visitorhub.core.batch import PlannerStatistics, bulk_collections
 from visitorhub.core.db import Base
 from visitorhub.domains.centers.resources import centers, visitor_center_service
 from visitorhub.domains.vehicles.resources import vehicles
@@ -1363,6 +1363,42 @@ class TestCollections:
             assert not gc.isenabled()
         finally:
             gc.enable()
+
+
+class TestPlannerStatistics:
+    """PostgreSQL: an import ANALYZEs the tables it grows (core.batch.PlannerStatistics), so that its
+    lookups by content hash are planned on the hash's index; SQLite needs none."""
+
+    def test_tables_grown_by_an_import_are_analyzed(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(PlannerStatistics, "GROWTH", 4)
+        monkeypatch.setattr(PlannerStatistics, "FINAL", 1)
+        with statements_run(session) as statements:
+            report = run(session, [row(n) for n in range(10)], chunk_size=2)
+        assert report.failed == 0
+        analyzed = [s for s in statements if s.startswith("ANALYZE")]
+        if session.get_bind().dialect.name != "postgresql":
+            assert analyzed == []
+            return
+        # Grown from (nearly) empty: analyzed as each table doubles, and at the end.
+        assert {s.split()[-1].strip('"') for s in analyzed} == {"visitor", "vehicle", "external_id"}
+        held = session.connection().exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE relname = 'visitor'"
+        )
+        assert held.scalar() >= 10  # the rows this transaction inserted count
+
+    def test_a_small_import_analyzes_nothing(self, session: Session) -> None:
+        with statements_run(session) as statements:
+            assert run(session, [row(n) for n in range(3)]).failed == 0
+        assert not [s for s in statements if s.startswith("ANALYZE")]
+
+    def test_a_simulation_analyzes_nothing(self, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(PlannerStatistics, "GROWTH", 1)
+        monkeypatch.setattr(PlannerStatistics, "FINAL", 1)
+        with statements_run(session) as statements:
+            assert run(session, [row(n) for n in range(3)], simulate=True).failed == 0
+        assert not [s for s in statements if s.startswith("ANALYZE")]
 
 
 class TestBulkPragmas:

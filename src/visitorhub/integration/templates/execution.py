@@ -15,15 +15,15 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, select, tuple_, type_coerce
+from sqlalchemy import Select, Table, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from visitorhub.core.batch import WriteBatch, bulk_collections, bulk_pragmas
+from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
 from visitorhub.integration.templates.planning import (
@@ -84,6 +84,7 @@ class _Importer:
         self.options = options
         self.ctx = ctx
         self.report = ImportReport(simulate=options.simulate, stop_on_error=options.stop_on_error)
+        self._told: dict[str, int] = {}  # entity -> inserts counted for PlannerStatistics so far
         # Content hashes (core.db.ContentHashMixin): of the template and the row's cells, per entity.
         self.digest = hashlib.blake2b(
             _HASH_VERSION + template.model_dump_json(exclude={"description"}).encode(), digest_size=16
@@ -315,6 +316,8 @@ class _Importer:
         checkpoint: Callable[[], None] | None,
     ) -> ImportReport:
         outer = self.session.begin_nested() if self.options.simulate else None
+        tables = [cast(Table, plan.entity.model.__table__) for plan in self.plans]
+        statistics = None if self.options.simulate else PlannerStatistics(self.session, tables)
         try:
             for chunk in _chunks(enumerate(rows), self.options.chunk_size):
                 stop = self._chunk(chunk)
@@ -326,11 +329,26 @@ class _Importer:
                 self.session.expunge_all()
                 if checkpoint and not self.options.simulate:
                     checkpoint()
+                if statistics is not None:
+                    self._count_inserts(statistics)
+                    statistics.refresh()
                 bulk_collections.collect()
+            if statistics is not None:
+                self._count_inserts(statistics)
+                statistics.refresh(final=True)
         finally:
             if outer is not None:
                 outer.rollback()
         return self.report
+
+    def _count_inserts(self, statistics: PlannerStatistics) -> None:
+        """Tell `statistics` the rows inserted into each table since it was last told."""
+        for plan in self.plans:
+            entity = plan.entity.entity
+            inserted = self.report.summary.get(entity, {}).get("inserted", 0)
+            table = cast(Table, plan.entity.model.__table__)
+            statistics.inserted(table.name, inserted - self._told.get(entity, 0))
+            self._told[entity] = inserted
 
     def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]]) -> bool:
         savepoint = self.session.begin_nested()
