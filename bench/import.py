@@ -31,6 +31,7 @@ import platform
 import random
 import secrets
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -361,6 +362,9 @@ class Values:
 
     def __call__(self, row: dict[str, str], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
         visitor_id = uuid.uuid4()
+        # What the import writes to every record it makes: a content hash (random 64-bit values, held in a
+        # partial index that a no-change re-import reads), one per record.
+        visitor_hash, vehicle_hash = struct.unpack(">qq", secrets.token_bytes(16))
         while (barcode := f"{secrets.randbelow(10**13):013d}") in self.barcodes:
             pass
         self.barcodes.add(barcode)
@@ -387,6 +391,7 @@ class Values:
             "last_name_folded": self.fold(row["last_name"]),
             "creation_date": now,
             "update_date": now,
+            "content_hash": visitor_hash,
         }
         vehicle = {
             "visitor_id": visitor_id,
@@ -397,6 +402,7 @@ class Values:
             "color": row["color"],
             "creation_date": now,
             "update_date": now,
+            "content_hash": vehicle_hash,
         }
         return visitor, vehicle
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -181,6 +182,24 @@ class TestInsertMany:
         assert visitor.email_verified is False
         assert visitor.phone is None
         assert _row(session, Visitor, visitor.visitor_id)["email_verified"] is False
+
+    def test_dates_written_in_between_keep_their_own_values(self, session: Session) -> None:
+        """The batch's instant and each visitor's own date alternate (the SQLite bind processing keeps the
+        text of the last two): every stored date is its own."""
+        now = datetime(2026, 12, 6, 10, 0, 0, 123456, tzinfo=UTC)
+        own = [now + timedelta(seconds=n, microseconds=n) for n in range(1, 4)]
+        records = []
+        for when in own:
+            values = visitor_service.plan_create(
+                session, _visitor_values(registration_date=when), WriteContext()
+            )
+            records.append(visitor_service.new_record(values, now))
+        visitor_service.insert_many(session, records)
+        session.expire_all()
+        for record, when in zip(records, own, strict=True):
+            stored = session.get(Visitor, record.visitor_id)
+            assert stored is not None
+            assert (stored.creation_date, stored.update_date, stored.registration_date) == (now, now, when)
 
     def test_client_side_keys_are_kept(self, session: Session) -> None:
         chosen = uuid.uuid4()

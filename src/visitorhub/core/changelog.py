@@ -27,7 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.functions import FunctionElement
 
-from visitorhub.core.db import insert_rows, json_dumps, utcnow
+from visitorhub.core.db import JsonText, insert_rows, json_dumps, utcnow
 from visitorhub.models.changelog import ChangeLogEntry
 
 OPERATIONS = ("create", "update", "delete")
@@ -78,13 +78,18 @@ def compact(data: dict[str, Any] | None) -> dict[str, Any] | None:
     return {name: value for name, value in data.items() if value is not None}
 
 
-def encode_data(data: dict[str, Any] | None) -> str:
+def encode_data(data: dict[str, Any] | None) -> JsonText:
     """The stored JSON text of a representation (compact; the JSON column's own encoding, core.db)."""
-    return json_dumps(compact(data))
+    return JsonText(json_dumps(compact(data)))
+
+
+def _stored(data: dict[str, Any] | JsonText | None) -> dict[str, Any] | JsonText | None:
+    return data if isinstance(data, JsonText) else compact(data)
 
 
 def append_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Record changes (rows: entity, entity_id, operation, data) in order, in one statement."""
+    """Record changes (rows: entity, entity_id, operation, data: a representation, or its stored text as
+    encode_data or CrudService.represent_stored make it) in order, in one statement."""
     if not rows:
         return
     _serialise_writers(session)
@@ -96,7 +101,7 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> None:
         session.connection(bind_arguments={"mapper": ChangeLogEntry}),
         CHANGES,
         _APPENDED,
-        [(row["entity"], str(row["entity_id"]), row["operation"], now, compact(row["data"])) for row in rows],
+        [(row["entity"], str(row["entity_id"]), row["operation"], now, _stored(row["data"])) for row in rows],
     )
 
 

@@ -8,7 +8,18 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event, insert
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -79,6 +90,15 @@ class ContentHashMixin:
     content_hash: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
+def content_hash_index(table: str) -> Index:
+    """The index a re-import finds unchanged records by (their content hash), on the records an import
+    wrote only (the others hold none): in the __table_args__ of every ContentHashMixin model."""
+    only_hashed = text("content_hash IS NOT NULL")
+    return Index(
+        f"ix_{table}_content_hash", "content_hash", sqlite_where=only_hashed, postgresql_where=only_hashed
+    )
+
+
 # SQLite settings for a bulk writer's connection (template imports), set for the duration of the import
 # only (core.batch.bulk_pragmas) and measured in bench/README.md: a page cache that holds the hot index pages
 # of a large import (random keys: ids, e-mails, barcodes), temporary b-trees in memory.
@@ -112,9 +132,18 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+class JsonText(str):
+    """A value already encoded as JSON text (the change log's representations, core.changelog): a JSON
+    column writes it as it is."""
+
+    __slots__ = ()
+
+
 def json_dumps(value: Any) -> str:
     """JSON columns (the change log's representations) as compact orjson text: smaller and faster to
-    write than json.dumps' default, and read back by any JSON parser."""
+    write than json.dumps' default, and read back by any JSON parser. JsonText is written as it is."""
+    if isinstance(value, JsonText):
+        return value
     return orjson.dumps(value).decode()
 
 
@@ -177,22 +206,27 @@ def never_reuse_ids(metadata: MetaData) -> None:
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-_LAST_TEXT: tuple[datetime | None, str | None] = (None, None)  # see _sqlite_text
+# (value, text) of the last two datetimes _sqlite_text wrote, the latest first.
+_LAST_TEXTS: tuple[tuple[datetime | None, str | None], ...] = ((None, None), (None, None))
 
 
 def _sqlite_text(value: datetime | None) -> str | None:
     """UtcDateTime's bind processing on SQLite in one step: UTC, naive, SQLAlchemy's DATETIME storage format
     ("2026-12-01 10:15:02.123456", the same text its own processors write). The records of a batch share
-    one timestamp object (core.batch.WriteBatch): its text is made once."""
-    global _LAST_TEXT
+    one timestamp object (core.batch.WriteBatch): its text is made once, and kept while each record's own
+    dates (a registration date) are written in between."""
+    global _LAST_TEXTS
     if value is None:
         return None
-    last, text = _LAST_TEXT  # one tuple, replaced whole: threads never see one value with another's text
-    if value is last:
-        return text
+    latest, previous = _LAST_TEXTS  # one tuple, replaced whole: threads never see a value with another's text
+    if value is latest[0]:
+        return latest[1]
+    if value is previous[0]:
+        _LAST_TEXTS = (previous, latest)
+        return previous[1]
     stored = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
     text = stored.isoformat(" ", "microseconds")
-    _LAST_TEXT = (value, text)
+    _LAST_TEXTS = ((value, text), latest)
     return text
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +25,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.db import Base, as_utc, insert_rows, utcnow
+from visitorhub.core.db import Base, JsonText, as_utc, insert_rows, utcnow
 from visitorhub.core.resource import REGISTRY, Unique, declared
 from visitorhub.errors import Conflict, InvalidInput
 
@@ -98,12 +98,14 @@ def _admits_none(annotation: Any) -> bool:
     return annotation is None or annotation is type(None) or type(None) in get_args(annotation)
 
 
-def _unvalidated(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+def _unvalidated(
+    model: type[BaseModel], data: dict[str, Any], fields_set: Collection[str] | None = None
+) -> BaseModel:
     """An instance of `model` holding `data` as its field values, unvalidated, for its serializer (what
     model_construct makes, without its per-field work)."""
     shell = model.__new__(model)
     object.__setattr__(shell, "__dict__", data)
-    object.__setattr__(shell, "__pydantic_fields_set__", set(data))
+    object.__setattr__(shell, "__pydantic_fields_set__", set(data) if fields_set is None else fields_set)
     object.__setattr__(shell, "__pydantic_extra__", None)
     object.__setattr__(shell, "__pydantic_private__", None)
     return shell
@@ -140,11 +142,21 @@ class CrudService(Generic[M]):
         columns = {attr.key for attr in mapper.column_attrs}
         fields = tuple(self.read.model_fields)
         self._read_columns: tuple[str, ...] | None = fields if columns.issuperset(fields) else None
+        self._read_names = frozenset(fields)
         # Whether represent may serialise the column values without validating them first (see represent).
         self.serialises_directly = self._read_columns is not None and not _validation_transforms(self.read)
         # Fields that may not be null (validating a record without them fails: a pending one's defaults).
         self._never_null = tuple(
             name for name, info in self.read.model_fields.items() if not _admits_none(info.annotation)
+        )
+        getter = itemgetter(*self._never_null) if self._never_null else None
+        # Their values in a dict of the fields, as a tuple (itemgetter of one name gives a value alone).
+        self._never_null_values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            (lambda _data: ())
+            if getter is None
+            else (lambda data: (getter(data),))
+            if len(self._never_null) == 1
+            else getter
         )
         # core.db.ContentHashMixin: what a template import last wrote (cleared by every other write).
         self.hash_attr: str | None = CONTENT_HASH if CONTENT_HASH in columns else None
@@ -169,6 +181,26 @@ class CrudService(Generic[M]):
                     )
             return self.read.model_validate(data).model_dump(mode="json", by_alias=True)
         return self.read.model_validate(obj).model_dump(mode="json", by_alias=True)
+
+    def represent_stored(self, obj: M) -> JsonText:
+        """The representation as the change log stores it (changelog.encode_data: compact JSON, null fields
+        left out). Where represent may serialise without validating, the read model's serializer writes
+        that text itself: no representation dict, no second encoding."""
+        names = self._read_columns
+        if names is not None and self.serialises_directly:
+            loaded = obj.__dict__
+            try:  # the fields in the read model's order (the serializer writes a dict's keys in its order)
+                data = {name: loaded[name] for name in names}
+            except KeyError:  # not loaded: the validating way
+                data = None
+            if data is not None and None not in self._never_null_values(data):
+                shell = _unvalidated(self.read, data, self._read_names)
+                with contextlib.suppress(PydanticSerializationError):
+                    text = self.read.__pydantic_serializer__.to_json(
+                        shell, by_alias=True, exclude_none=True, warnings="error"
+                    )
+                    return JsonText(text.decode())
+        return changelog.encode_data(self.represent(obj))
 
     def entity_id(self, obj: M) -> Any:
         return getattr(obj, self.pk_attr)

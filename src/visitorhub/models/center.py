@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, content_hash_index
 from visitorhub.models.visitor import Visitor
 
 
 class Center(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "center"
+    __table_args__ = (content_hash_index("center"),)
 
     pc_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     label: Mapped[str] = mapped_column(String(200), index=True)
@@ -36,7 +37,7 @@ class Center(ContentHashMixin, TimestampMixin, Base):
 
 class VisitorCenter(ContentHashMixin, TimestampMixin, Base):
     __tablename__ = "visitor_center"
-    __table_args__ = (UniqueConstraint("visitor_id", "pc_code"),)
+    __table_args__ = (UniqueConstraint("visitor_id", "pc_code"), content_hash_index("visitor_center"))
 
     visitor_center_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     visitor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visitor.visitor_id", ondelete="CASCADE"))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, utcnow
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, content_hash_index, utcnow
 from visitorhub.models.visitor import Visitor
 
 
@@ -17,6 +17,7 @@ class Vehicle(ContentHashMixin, TimestampMixin, Base):
     __table_args__ = (
         # Plate search and smart-parking matching: the non-deleted vehicles with a plate, latest updated first.
         Index("ix_vehicle_plate_deleted_updated", "license_plate_normalized", "deletion_date", "update_date"),
+        content_hash_index("vehicle"),
     )
 
     # Listed under their visitor only (the visitor_id index serves every page): no creationDate index.

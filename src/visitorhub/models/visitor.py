@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, content_hash_index
 from visitorhub.core.search import folded_text
 
 
@@ -18,6 +18,7 @@ class Visitor(ContentHashMixin, TimestampMixin, Base):
         Index("uq_visitor_email_lower", func.lower("email"), unique=True),
         # Searches by prefix, ignoring case and accents (core.search).
         Index("ix_visitor_email_folded", "email_folded"),
+        content_hash_index("visitor"),
         Index("ix_visitor_first_name_folded", "first_name_folded"),
         Index("ix_visitor_last_name_folded", "last_name_folded"),
         # Serves countryCode, countryCode+acquisitionPcCode, and their default creationDate order.
@@ -115,6 +116,7 @@ class ExternalId(ContentHashMixin, TimestampMixin, Base):
             unique=True,
         ),
         Index("ix_external_id_external_id", "external_id"),
+        content_hash_index("external_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -6,17 +6,19 @@ from __future__ import annotations
 import gc
 import json
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.batch import bulk_collections
+from visitorhub.core.batch import PlannerStatistics, bulk_collections
 from visitorhub.core.db import Base
 from visitorhub.domains.centers.resources import centers, visitor_center_service
 from visitorhub.domains.vehicles.resources import vehicles
@@ -712,6 +714,79 @@ class TestContentHashes:
         session.expire_all()
         assert visitor_by_email(session, "ann0@example.com").first_name == "Ann"
 
+    def test_a_row_found_unchanged_then_changed_by_a_later_row(
+        self, session: Session, existing: uuid.UUID
+    ) -> None:
+        """The first row's records hold its hashes, but a later row of the chunk has the same key: both are
+        applied in order (the first unchanged, the second an update), not the first skipped after it."""
+        report = run(session, [row(0), row(0, first_name="Zoe"), row(1)], verbose=True)
+        visitors = [
+            (op["index"], op["operation"])
+            for op in report.as_json()["operations"]
+            if op["entity"] == "Visitor"
+        ]
+        assert visitors == [(0, "unchanged"), (1, "update"), (2, "insert")]
+        session.expire_all()
+        assert visitor_by_email(session, "ann0@example.com").first_name == "Zoe"
+
+    def test_identical_rows_are_all_unchanged(self, session: Session, existing: uuid.UUID) -> None:
+        seq = last_seq(session)
+        report = run(session, [row(0), row(0), row(0)])
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 3}
+        assert report.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 3}
+        assert log_after(session, seq) == []
+
+    def test_a_deleted_record_is_created_again(self, session: Session, existing: uuid.UUID) -> None:
+        vehicle = session.scalars(select(Vehicle).where(Vehicle.visitor_id == existing)).one()
+        vehicles.service.purge(session, vehicle)
+        session.flush()
+        report = run(session, [row(0)])
+        assert report.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 1}
+        assert report.summary["Vehicle"] == {"inserted": 1, "updated": 0, "unchanged": 0}
+
+    def test_a_child_holding_the_hash_under_another_parent_is_not_taken(
+        self, session: Session, existing: uuid.UUID
+    ) -> None:
+        """A child's hash leaves out its parent: a child found by it must hang from the record the row's
+        parent entity found, or the row is matched by key."""
+        other = create_visitor(session, "other@example.com")
+        plate_hash = session.scalar(select(Vehicle.content_hash).where(Vehicle.visitor_id == existing))
+        stray = vehicles.service.create(
+            session, {"visitor_id": other.visitor_id, "license_plate": "ZZ-999-ZZ", "maker": "Fiat"}
+        )
+        session.flush()
+        # What no write path does: the stray vehicle holds the row's vehicle hash, the row's own one none.
+        session.execute(update(Vehicle).where(Vehicle.visitor_id == existing).values(content_hash=None))
+        session.execute(
+            update(Vehicle).where(Vehicle.vehicle_id == stray.vehicle_id).values(content_hash=plate_hash)
+        )
+        own = session.scalar(select(Vehicle.vehicle_id).where(Vehicle.visitor_id == existing))
+        report = run(session, [row(0)], verbose=True)
+        touched = [op for op in report.as_json()["operations"] if op["entity"] == "Vehicle"]
+        assert [(op["operation"], op["id"]) for op in touched] == [("unchanged", own)]
+
+    def test_the_lookup_is_answered_by_the_hash_index(self, session: Session, existing: uuid.UUID) -> None:
+        with warnings.catch_warnings():  # expression indexes are not reflected, and say so
+            warnings.simplefilter("ignore", SAWarning)
+            indexes = {
+                table: {ix["name"] for ix in inspect(session.connection()).get_indexes(table)}
+                for table in ("visitor", "vehicle", "external_id", "center", "visitor_center")
+            }
+        assert all(f"ix_{table}_content_hash" in names for table, names in indexes.items()), indexes
+        with statements_run(session) as statements:
+            assert run(session, [row(0)]).summary["Visitor"]["unchanged"] == 1
+        lookups = [s for s in statements if "content_hash IN" in s]
+        assert len(lookups) == 3  # one per entity of the template, none by key
+        if session.get_bind().dialect.name == "sqlite":
+            plan = (
+                session.connection()
+                .exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT visitor_id FROM visitor WHERE content_hash IN (1, 2)"
+                )
+                .all()
+            )
+            assert "ix_visitor_content_hash" in " ".join(str(step) for step in plan)
+
 
 def chunk_scenario() -> list[dict[str, Any]]:
     return [
@@ -1224,40 +1299,106 @@ class TestDefaults:
 
 
 class TestCollections:
-    """Imports make the garbage collector's young-generation pass rarer while they run (see
-    engine._CollectionThreshold), and put the process's setting back afterwards."""
+    """Imports pause the garbage collector's automatic passes while they run and collect between chunks
+    instead (core.batch._CollectionPause); the process's setting is back afterwards."""
 
-    def test_raised_during_an_import_and_restored(self, session: Session) -> None:
-        before = gc.get_threshold()
-        seen: list[tuple[int, ...]] = []
+    def test_paused_during_an_import_and_restored(self, session: Session) -> None:
+        assert gc.isenabled()
+        seen: list[bool] = []
         run_import(
             session,
             IMPORT,
             [row(1), row(2)],
             ImportOptions(chunk_size=1),
-            progress=lambda _n: seen.append(gc.get_threshold()),
+            progress=lambda _n: seen.append(gc.isenabled()),
         )
-        assert seen == [(max(before[0], bulk_collections.first), *before[1:])] * 2
-        assert gc.get_threshold() == before
+        assert seen == [False, False]
+        assert gc.isenabled()
+
+    def test_cycles_left_by_a_chunk_are_collected_before_the_next(self, session: Session) -> None:
+        """Garbage only the collector can free (reference cycles) does not pile up while it is paused."""
+        collected: list[int] = []
+
+        def seen(phase: str, info: dict[str, int]) -> None:
+            if phase == "stop" and not gc.isenabled():  # a collection made while automatic ones are paused
+                collected.append(info["collected"])
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for n in range(3):
+                for _ in range(bulk_collections.young):  # a chunk's worth of cycles
+                    cycle: list[Any] = []
+                    cycle.append(cycle)
+                yield row(n)
+
+        gc.callbacks.append(seen)
+        try:
+            report = run_import(session, IMPORT, rows(), ImportOptions(chunk_size=1))
+        finally:
+            gc.callbacks.remove(seen)
+        assert report.failed == 0
+        assert sum(collected) >= 2 * bulk_collections.young  # collected between chunks, while paused
+        assert gc.isenabled()
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
-        before = gc.get_threshold()
-
         def rows() -> Iterator[dict[str, Any]]:
             yield row(1)
             raise OSError("the file went away")
 
         with pytest.raises(OSError, match="went away"):
             run_import(session, IMPORT, rows())
-        assert gc.get_threshold() == before
+        assert gc.isenabled()
 
     def test_overlapping_imports_restore_when_the_last_ends(self) -> None:
-        before = gc.get_threshold()
         with bulk_collections():
             with bulk_collections():
-                assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
-            assert gc.get_threshold()[0] == max(before[0], bulk_collections.first)
-        assert gc.get_threshold() == before
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+
+    def test_a_process_that_disabled_collection_keeps_it_disabled(self) -> None:
+        gc.disable()
+        try:
+            with bulk_collections():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+
+
+class TestPlannerStatistics:
+    """PostgreSQL: an import ANALYZEs the tables it grows (core.batch.PlannerStatistics), so that its
+    lookups by content hash are planned on the hash's index; SQLite needs none."""
+
+    def test_tables_grown_by_an_import_are_analyzed(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(PlannerStatistics, "GROWTH", 4)
+        monkeypatch.setattr(PlannerStatistics, "FINAL", 1)
+        with statements_run(session) as statements:
+            report = run(session, [row(n) for n in range(10)], chunk_size=2)
+        assert report.failed == 0
+        analyzed = [s for s in statements if s.startswith("ANALYZE")]
+        if session.get_bind().dialect.name != "postgresql":
+            assert analyzed == []
+            return
+        # Grown from (nearly) empty: analyzed as each table doubles, and at the end.
+        assert {s.split()[-1].strip('"') for s in analyzed} == {"visitor", "vehicle", "external_id"}
+        held = session.connection().exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE relname = 'visitor'"
+        )
+        assert held.scalar() >= 10  # the rows this transaction inserted count
+
+    def test_a_small_import_analyzes_nothing(self, session: Session) -> None:
+        with statements_run(session) as statements:
+            assert run(session, [row(n) for n in range(3)]).failed == 0
+        assert not [s for s in statements if s.startswith("ANALYZE")]
+
+    def test_a_simulation_analyzes_nothing(self, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(PlannerStatistics, "GROWTH", 1)
+        monkeypatch.setattr(PlannerStatistics, "FINAL", 1)
+        with statements_run(session) as statements:
+            assert run(session, [row(n) for n in range(3)], simulate=True).failed == 0
+        assert not [s for s in statements if s.startswith("ANALYZE")]
 
 
 class TestBulkPragmas:

@@ -11,18 +11,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-from collections import Counter
+import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, Table, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
-from visitorhub.core.batch import WriteBatch, bulk_collections, bulk_pragmas
+from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
 from visitorhub.integration.templates.planning import (
@@ -37,7 +38,7 @@ from visitorhub.integration.templates.spec import Template
 
 _PROBE = 200  # rows of a chunk looked at before the others (_unchanged_rows)
 # Bumped when what a row's values become changes (validation, transforms): older hashes then match nothing.
-_HASH_VERSION = b"visitorhub-import-1"
+_HASH_VERSION = b"visitorhub-import-2"
 
 
 @dataclass
@@ -62,6 +63,17 @@ class _Stored:
         self.entity_id = entity_id
 
 
+class _Hashed:
+    """A record found by the content hash a row gives it: its id and its key (as _key makes it), the ids
+    (its own, a parent's in the key) as the driver returns them."""
+
+    __slots__ = ("entity_id", "key")
+
+    def __init__(self, entity_id: Any, key: tuple[Any, ...]) -> None:
+        self.entity_id = entity_id
+        self.key = key
+
+
 class _Importer:
     def __init__(
         self, session: Session, template: Template, options: ImportOptions, ctx: WriteContext
@@ -72,10 +84,16 @@ class _Importer:
         self.options = options
         self.ctx = ctx
         self.report = ImportReport(simulate=options.simulate, stop_on_error=options.stop_on_error)
+        self._told: dict[str, int] = {}  # entity -> inserts counted for PlannerStatistics so far
         # Content hashes (core.db.ContentHashMixin): of the template and the row's cells, per entity.
         self.digest = hashlib.blake2b(
             _HASH_VERSION + template.model_dump_json(exclude={"description"}).encode(), digest_size=16
         ).digest()
+        # One digest of up to 64 bytes (8 entities' hashes) per block of 8 entities: (size, unpacker).
+        self._hash_blocks = [
+            (8 * count, struct.Struct(f">{count}q").unpack)
+            for count in (min(8, len(self.plans) - start) for start in range(0, len(self.plans), 8))
+        ]
         # A row may skip extraction when every entity's key comes from its own cells and is hashed.
         self.hashed = all(
             plan.key_fields is not None and plan.entity.service.hash_attr is not None for plan in self.plans
@@ -83,131 +101,134 @@ class _Importer:
 
     # Content hashes ----------------------------------------------------------------------------------
 
-    def _row_hasher(self, row: Mapping[str, Any]) -> Any:
-        """The row's cells hashed under the template's digest (a keyed BLAKE2b), for _content_hash."""
+    def _row_hashes(self, row: Mapping[str, Any]) -> tuple[int, ...]:
+        """What the template makes of the row, per entity: the content hashes (signed int64s) the import
+        writes to the records, from one keyed BLAKE2b of the row's cells under the template's digest per 8
+        entities. A child's parent is not in its hash: a child found by its hash is checked to hang from
+        the record its row's parent entity found (_unchanged_of)."""
         cells = orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS, default=str)
-        return hashlib.blake2b(cells, digest_size=8, key=self.digest)
-
-    @staticmethod
-    def _content_hash(row_hasher: Any, i: int, parent_id: Any) -> int:
-        """What the template makes of the row for entity i (under parent `parent_id`), as a signed int64."""
-        hasher = row_hasher.copy()
-        hasher.update(b"\0%d\0%s" % (i, str(parent_id).encode()))
-        return int.from_bytes(hasher.digest(), "big", signed=True)
+        hashes: tuple[int, ...] = ()
+        for block, (size, unpack) in enumerate(self._hash_blocks):
+            person = block.to_bytes(2, "big")
+            hashes += unpack(
+                hashlib.blake2b(cells, digest_size=size, key=self.digest, person=person).digest()
+            )
+        return hashes
 
     def _unchanged_rows(
         self, chunk: list[tuple[int, Mapping[str, Any]]]
-    ) -> tuple[dict[int, list[_Operation]], list[tuple[int, Mapping[str, Any]]]]:
-        """The rows whose every entity matches a record holding a content hash equal to the row's (what
-        the import last wrote to it, nothing written since): `unchanged` without extracting or loading
-        anything beyond one narrow query per entity (key, id, hash). The other rows go the full way."""
+    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
+        """The rows whose every entity is a record holding the content hash the row gives it (what the
+        import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
+        query per entity and 500 rows, on the hash's index) without extracting, validating or matching
+        anything. The other rows go the full way."""
         if not self.hashed or not chunk or self.options.rows_changed:
             return {}, chunk
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
-        # rows), the others are not looked at either: keys are then extracted once, by the full path.
-        # The whole chunk is then looked at once (rows sharing a key must be seen together).
-        if len(chunk) > _PROBE and not self._unchanged_of(chunk[:_PROBE])[0]:
-            return {}, chunk
-        return self._unchanged_of(chunk)
+        # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing
+        # a key must be seen together).
+        hashes = [self._row_hashes(row) for _index, row in chunk[:_PROBE]]
+        if len(chunk) > _PROBE:
+            if not self._unchanged_of(chunk[:_PROBE], hashes)[0]:
+                return {}, chunk
+            hashes += [self._row_hashes(row) for _index, row in chunk[_PROBE:]]
+        return self._unchanged_of(chunk, hashes)
 
     def _unchanged_of(
-        self, chunk: list[tuple[int, Mapping[str, Any]]]
-    ) -> tuple[dict[int, list[_Operation]], list[tuple[int, Mapping[str, Any]]]]:
-        keyed: list[list[dict[str, Any]] | None] = []
-        for _index, row in chunk:
-            try:
-                found = [extract_key(plan, row) for plan in self.plans]
-            except RowError:
-                keyed.append(None)
-                continue
-            keys = [k for k in found if k is not None]
-            keyed.append(keys if len(keys) == len(found) else None)
-        stored: list[dict[tuple[Any, ...], tuple[Any, int | None]]] = []
-        row_keys: list[list[tuple[Any, ...]] | None] = [[] if k is not None else None for k in keyed]
+        self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
+    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
+        # Per row, the records found so far, one per entity (None once an entity finds none).
+        found: list[list[_Hashed] | None] = [[] for _row in chunk]
         for i, plan in enumerate(self.plans):
-            if plan.parent_index is None:
-                for n, row_key_values in enumerate(keyed):
-                    own = row_keys[n]
-                    if row_key_values is not None and own is not None:
-                        own.append(self._key(plan, row_key_values[i], None) or ())
-                wanted = {own[i] for own in row_keys if own is not None}
-                stored.append(self._hashes(plan, wanted, None))
-            else:
-                parents = stored[plan.parent_index]
-                for n, row_key_values in enumerate(keyed):
-                    own = row_keys[n]
-                    if row_key_values is None or own is None:
-                        continue
-                    parent = parents.get(own[plan.parent_index])
-                    if parent is None:
-                        row_keys[n] = None  # a new parent: its children are new too
-                        continue
-                    own.append(self._key(plan, row_key_values[i], parent[0]) or ())
-                parent_ids = sorted({found[0] for found in parents.values()}, key=str)
-                stored.append(self._hashes(plan, None, parent_ids))
-        counts: list[Counter[tuple[Any, ...]]] = [Counter() for _plan in self.plans]
-        for own in row_keys:
-            if own is not None:
-                for i, key in enumerate(own):
-                    counts[i][key] += 1
-        unchanged: dict[int, list[_Operation]] = {}
+            wanted: dict[int, list[int]] = {}  # content hash -> positions of the rows giving it
+            for n, row_hashes in enumerate(hashes):
+                if found[n] is not None:
+                    wanted.setdefault(row_hashes[i], []).append(n)
+            stored = self._by_hash(plan, list(wanted))
+            for content_hash, positions in wanted.items():
+                hit = stored.get(content_hash)
+                for n in positions:
+                    own = found[n]
+                    assert own is not None
+                    # A child must hang from the record its row's parent entity found.
+                    if hit is None or (
+                        plan.parent_index is not None and hit.key[0] != own[plan.parent_index].entity_id
+                    ):
+                        found[n] = None
+                    else:
+                        own.append(hit)
+        # Rows applied in file order must see each other: a row found unchanged is taken the full way when
+        # another row of the chunk (changed, or found unchanged in another record) has the same key.
+        rest_keys = self._root_keys(
+            row for (_index, row), own in zip(chunk, found, strict=True) if own is None
+        )
+        claimed: list[dict[tuple[Any, ...], Any]] = [{} for _plan in self.plans]
+        clashing: list[set[tuple[Any, ...]]] = [set() for _plan in self.plans]
+        for own in found:
+            for i, hit in enumerate(own or ()):
+                if claimed[i].setdefault(hit.key, hit.entity_id) != hit.entity_id:
+                    clashing[i].add(hit.key)
+        # Keys no found row may hold, per entity (children's clashes only: their rows' keys are unknown).
+        taken = [
+            clashing[i] | (rest_keys[i] if plan.parent_index is None else set())
+            for i, plan in enumerate(self.plans)
+        ]
+        unchanged: dict[int, list[_Hashed]] = {}
         rest: list[tuple[int, Mapping[str, Any]]] = []
-        for (index, row), own in zip(chunk, row_keys, strict=True):
-            ops = self._unchanged_ops(row, own, stored, counts) if own is not None else None
-            if ops is None:
+        checked = [(i, keys) for i, keys in enumerate(taken) if keys]
+        for (index, row), own in zip(chunk, found, strict=True):
+            if own is None or any(own[i].key in keys for i, keys in checked):
                 rest.append((index, row))
             else:
-                unchanged[index] = ops
+                unchanged[index] = own
         return unchanged, rest
 
-    def _unchanged_ops(
-        self,
-        row: Mapping[str, Any],
-        own: list[tuple[Any, ...]],
-        stored: list[dict[tuple[Any, ...], tuple[Any, int | None]]],
-        counts: list[Counter[tuple[Any, ...]]],
-    ) -> list[_Operation] | None:
-        row_hasher = self._row_hasher(row)
-        ops: list[_Operation] = []
-        for i, plan in enumerate(self.plans):
-            key = own[i]
-            found = stored[i].get(key)
-            if found is None or counts[i][key] > 1:  # new, or another row of the chunk has the same key
-                return None
-            parent_id = (
-                stored[plan.parent_index][own[plan.parent_index]][0]
-                if plan.parent_index is not None
-                else None
-            )
-            if found[1] is None or found[1] != self._content_hash(row_hasher, i, parent_id):
-                return None
-            ops.append(_Operation(plan, "unchanged", _Stored(found[0]), {}, key))
-        return ops
+    def _root_keys(self, rows: Iterable[Mapping[str, Any]]) -> list[set[tuple[Any, ...]]]:
+        """The keys of these rows for each entity not under another entity of the row (the others' keys
+        hold their parent's id, known once the row is matched: a row can only reach a child found unchanged
+        through the child's parent, whose key is checked)."""
+        keys: list[set[tuple[Any, ...]]] = [set() for _plan in self.plans]
+        roots = [(i, plan) for i, plan in enumerate(self.plans) if plan.parent_index is None]
+        for row in rows:
+            for i, plan in roots:
+                try:
+                    values = extract_key(plan, row)
+                    key = self._key(plan, values, None) if values is not None else None
+                except RowError:
+                    continue  # the row fails the full way, and touches nothing
+                if key is not None:
+                    keys[i].add(key)
+        return keys
 
-    def _hashes(
-        self, plan: EntityPlan, keys: set[tuple[Any, ...]] | None, parent_ids: list[Any] | None
-    ) -> dict[tuple[Any, ...], tuple[Any, int | None]]:
-        """(id, content hash) of the records with these keys (or under these parents), by key: one
-        narrow query per 500 values, which the key's index answers."""
-        found: dict[tuple[Any, ...], tuple[Any, int | None]] = {}
+    def _by_hash(self, plan: EntityPlan, hashes: list[int]) -> dict[int, _Hashed]:
+        """The records of the plan's entity holding these content hashes, by hash: one narrow query per
+        500 hashes, which the hash's index answers (core.db.ContentHashMixin)."""
+        found: dict[int, _Hashed] = {}
         model = plan.entity.model
         service = plan.entity.service
         attrs = ([plan.parent_attr] if plan.parent_attr else []) + plan.key_attrs
-        selected = [getattr(model, service.pk_attr), getattr(model, service.hash_attr or "")]
-        selected += [getattr(model, a) for a in attrs]
-        if parent_ids is not None:
-            where, values = getattr(model, plan.parent_attr or ""), parent_ids
-        else:
-            where = plan.column(attrs[0]) if len(attrs) == 1 else tuple_(*[plan.column(a) for a in attrs])
-            values = [k[0] for k in keys or ()] if len(attrs) == 1 else list(keys or ())
+        hash_column = getattr(model, service.hash_attr or "")
+        # Ids as the driver returns them (a UUID's hex text on SQLite): only compared with each other, and
+        # made ids (_id_of) for a verbose report alone. The key's values are typed, as rows give them.
+        raw_ids = [
+            type_coerce(getattr(model, a), NullType()) for a in (service.pk_attr, plan.parent_attr) if a
+        ]
+        selected = [raw_ids[0], hash_column, *raw_ids[1:], *[getattr(model, a) for a in plan.key_attrs]]
         connection = self.session.connection()
-        for start in range(0, len(values), 500):
-            for pk, content_hash, *parts in connection.execute(
-                select(*selected).where(where.in_(values[start : start + 500]))
-            ).all():
-                key = tuple(plan.fold(a, v) for a, v in zip(attrs, parts, strict=True))
-                found.setdefault(key, (pk, content_hash))
+        folded = [n for n, attr in enumerate(attrs) if attr in plan.folded]
+        for start in range(0, len(hashes), 500):
+            stmt = select(*selected).where(hash_column.in_(hashes[start : start + 500]))
+            for pk, content_hash, *parts in connection.execute(stmt).all():
+                for n in folded:
+                    parts[n] = plan.fold(attrs[n], parts[n])
+                found.setdefault(content_hash, _Hashed(pk, tuple(parts)))
         return found
+
+    def _id_of(self, plan: EntityPlan, raw: Any) -> Any:
+        """A record's id from its value as the driver returns it (_by_hash)."""
+        column = getattr(plan.entity.model, plan.entity.service.pk_attr)
+        convert = column.type._cached_result_processor(self.session.get_bind().dialect, None)
+        return raw if convert is None else convert(raw)
 
     # Matching ----------------------------------------------------------------------------------------
 
@@ -295,6 +316,8 @@ class _Importer:
         checkpoint: Callable[[], None] | None,
     ) -> ImportReport:
         outer = self.session.begin_nested() if self.options.simulate else None
+        tables = [cast(Table, plan.entity.model.__table__) for plan in self.plans]
+        statistics = None if self.options.simulate else PlannerStatistics(self.session, tables)
         try:
             for chunk in _chunks(enumerate(rows), self.options.chunk_size):
                 stop = self._chunk(chunk)
@@ -306,10 +329,26 @@ class _Importer:
                 self.session.expunge_all()
                 if checkpoint and not self.options.simulate:
                     checkpoint()
+                if statistics is not None:
+                    self._count_inserts(statistics)
+                    statistics.refresh()
+                bulk_collections.collect()
+            if statistics is not None:
+                self._count_inserts(statistics)
+                statistics.refresh(final=True)
         finally:
             if outer is not None:
                 outer.rollback()
         return self.report
+
+    def _count_inserts(self, statistics: PlannerStatistics) -> None:
+        """Tell `statistics` the rows inserted into each table since it was last told."""
+        for plan in self.plans:
+            entity = plan.entity.entity
+            inserted = self.report.summary.get(entity, {}).get("inserted", 0)
+            table = cast(Table, plan.entity.model.__table__)
+            statistics.inserted(table.name, inserted - self._told.get(entity, 0))
+            self._told[entity] = inserted
 
     def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]]) -> bool:
         savepoint = self.session.begin_nested()
@@ -350,7 +389,7 @@ class _Importer:
                 try:
                     if isinstance(values, RowError):
                         raise values
-                    ops = self._plan_row(values, existing, pending, self._row_hasher(rows[index]))
+                    ops = self._plan_row(values, existing, pending, self._row_hashes(rows[index]))
                     row_batch = batch if batch is not None else WriteBatch(self.session, self.ctx)
                     for op in ops:
                         op.apply(row_batch)
@@ -364,9 +403,9 @@ class _Importer:
                     outcome.failures.append((index, _as_row_error(exc, self.plans)))
                     if self.options.stop_on_error:
                         # Rows after the failing one are not processed, whatever their hashes said.
-                        outcome.rows.extend((i, ops) for i, ops in unchanged.items() if i < index)
+                        outcome.unchanged = {i: hits for i, hits in unchanged.items() if i < index}
                         return True
-        outcome.rows.extend(unchanged.items())
+        outcome.unchanged = unchanged
         return False
 
     def _enter_batches(
@@ -401,7 +440,7 @@ class _Importer:
         row_values: list[dict[str, Any] | None],
         existing: dict[int, dict[tuple[Any, ...], Any]],
         pending: dict[int, dict[tuple[Any, ...], _Operation]],
-        row_hasher: Any,
+        row_hashes: tuple[int, ...],
     ) -> list[_Operation]:
         ops: list[_Operation] = []
         resolved: list[Any] = []
@@ -446,23 +485,23 @@ class _Importer:
                     else:
                         diff = {}
                     if diff and hash_attr is not None:
-                        diff[hash_attr] = self._content_hash(row_hasher, i, parent_id)
+                        diff[hash_attr] = row_hashes[i]
                     op = _Operation(plan, "update" if diff else "unchanged", match, diff, key)
                 elif plan.insert:
-                    values = {**{k: v for k, v in plan.defaults.items() if k not in values}, **values}
-                    missing = [a for a in plan.required if a not in values]
+                    values = plan.defaults | values  # the row's values win
+                    missing = plan.required.difference(values)
                     if missing:
-                        source = plan.source_of(missing[0])
+                        source = plan.source_of(min(missing))
                         raise RowError(
                             plan.entity.entity,
                             source,
                             f"{source}: required to create a "
                             f"{plan.entity.entity}, but the row has no value and no default",
                         )
-                    full = {**{k: v for k, v in plan.create_defaults.items() if k not in values}, **values}
+                    full = plan.create_defaults | values
                     planned = service.plan_create(self.session, full, self.ctx)
                     if hash_attr is not None:
-                        planned[hash_attr] = self._content_hash(row_hasher, i, parent_id)
+                        planned[hash_attr] = row_hashes[i]
                     op = _Operation(plan, "insert", None, planned, key)
                 else:
                     shown = dict(zip(plan.key, key[-len(plan.key) :] if key else (), strict=False))
@@ -491,11 +530,22 @@ class _Importer:
         verbose = self.options.verbose
         failures = dict(outcome.failures)
         results = dict(outcome.rows)
-        for index in sorted({*failures, *results}):
+        unchanged = outcome.unchanged
+        if unchanged and not verbose:  # counted at once (a no-change re-import's every row)
+            report.processed += len(unchanged)
+            for plan in self.plans:
+                report.count(plan.entity.entity, "unchanged", len(unchanged))
+        for index in sorted({*failures, *results, *(unchanged if verbose else ())}):
             report.processed += 1
             if index in failures:
                 error = failures[index]
                 report.error(index, error.entity, error.field, error.message, verbose)
+                continue
+            if index in unchanged:
+                for plan, hit in zip(self.plans, unchanged[index], strict=True):
+                    report.count(plan.entity.entity, "unchanged")
+                    stored = _Stored(self._id_of(plan, hit.entity_id))
+                    _Operation(plan, "unchanged", stored, {}, hit.key).describe(index, report)
                 continue
             for op in results[index]:
                 report.count(op.plan.entity.entity, op.operation)
@@ -541,6 +591,8 @@ class _Operation:
 class _ChunkOutcome:
     rows: list[tuple[int, list[_Operation]]] = field(default_factory=list)
     failures: list[tuple[int, RowError]] = field(default_factory=list)
+    # Rows found unchanged by their content hashes (_unchanged_rows): the record of each entity.
+    unchanged: dict[int, list[_Hashed]] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, PlainSerializer, ValidationError, WrapSerializer
 from sqlalchemy import func
 
 from visitorhub.core.resource import Resource
@@ -60,6 +61,8 @@ class EntityPlan:
     key_fields: list[FieldPlan] | None = None
     # The writable schema's names of those fields (extract_key validates them alone).
     key_attr_names: tuple[str, ...] = ()
+    # The API field holding the parent's key (Resource.parent_field, looked up once).
+    parent_field: str | None = None
 
     def fold(self, attr: str, value: Any) -> Any:
         return value.lower() if attr in self.folded and isinstance(value, str) else value
@@ -122,6 +125,7 @@ def compile_template(template: Template) -> list[EntityPlan]:
                     if not info.is_required()
                 },
                 folded=frozenset(entity.attribute(name) for name in entity.case_insensitive),
+                parent_field=entity.parent_field,
             )
         )
         plan = plans[-1]
@@ -166,17 +170,17 @@ def extract(
                 value = f.pipeline(value, row)
             except TransformFailed as exc:
                 raise RowError(plan.entity.entity, f.source, f"{f.source}: {exc}") from None
-        if value is None or (isinstance(value, str) and value.strip() == ""):
+        if value is None or (isinstance(value, str) and (not value or value.isspace())):
             continue
         raw[f.api_field] = value
         sources[f.api_field] = f.source
     if not raw and plan.fields and plan.parent_index is not None:
         return None
-    parent_field = plan.entity.parent_field
+    parent_field = plan.parent_field
     parent_value = raw.pop(parent_field) if parent_field and parent_field in raw else None
     model = partial_model(plan.entity) if fields is None else partial_model(plan.entity, plan.key_attr_names)
     try:
-        values = model.model_validate(raw).model_dump(exclude_unset=True)
+        values = _given_values(model, model.__pydantic_validator__.validate_python(raw))
     except ValidationError as exc:
         err = exc.errors()[0]
         api_field = str(err["loc"][0]) if err["loc"] else None
@@ -193,10 +197,40 @@ def extract(
         try:
             values[plan.parent_attr] = parent_id_type(plan.entity).validate_python(parent_value)
         except ValidationError:
-            where = sources[plan.entity.parent_field or ""]
+            where = sources[parent_field or ""]
             raise RowError(
                 plan.entity.entity,
                 where,
                 f"{where}: {parent_value!r} is not a valid {parent_entity(plan.entity)} id",
             ) from None
     return values
+
+
+def _given_values(model: type[BaseModel], validated: BaseModel) -> dict[str, Any]:
+    """model_dump(exclude_unset=True) of a validated row: the given fields' validated values. A model whose
+    dump returns its values as they are (_dumps_as_is) gives them from the instance, in field order."""
+    if not _dumps_as_is(model):
+        return validated.model_dump(exclude_unset=True)
+    given = validated.__pydantic_fields_set__
+    return {name: value for name, value in validated.__dict__.items() if name in given}
+
+
+@cache
+def _dumps_as_is(model: type[BaseModel]) -> bool:
+    """Whether model_dump (python mode) returns a field's validated value unchanged: no serializer of the
+    model's own, no computed field, no model inside a field (a dump turns it into a dict)."""
+    decorators = model.__pydantic_decorators__
+    if decorators.field_serializers or decorators.model_serializers or model.model_computed_fields:
+        return False
+    for info in model.model_fields.values():
+        if any(isinstance(mark, (PlainSerializer, WrapSerializer)) for mark in info.metadata):
+            return False
+        if _holds_model(info.annotation):
+            return False
+    return True
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))

@@ -39,9 +39,9 @@ class ImportReport(ApiModel):
         default_factory=list, description="With verbose: one per entity a row touched, in row order"
     )
 
-    def count(self, entity: str, operation: str) -> None:
+    def count(self, entity: str, operation: str, times: int = 1) -> None:
         counts = self.summary.setdefault(entity, {"inserted": 0, "updated": 0, "unchanged": 0})
-        counts[_COUNTERS[operation]] += 1
+        counts[_COUNTERS[operation]] += times
 
     def error(self, index: int, entity: str, field: str | None, message: str, verbose: bool) -> None:
         self.failed += 1
