@@ -10,20 +10,24 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
     MetaData,
     Table,
+    any_,
+    bindparam,
     create_engine,
     event,
     insert,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 from visitorhub.errors import NotFound
 
@@ -145,6 +149,16 @@ def json_dumps(value: Any) -> str:
     if isinstance(value, JsonText):
         return value
     return orjson.dumps(value).decode()
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[Any], session: Session) -> ColumnElement[bool]:
+    """`column IN values` for a batch's lookups (hundreds of values), as the session's database takes it best.
+    PostgreSQL: `column = ANY(array)`, one parameter (its index serves it as it serves IN), where an IN
+    list is rendered, cast and converted value by value, about 3 us of the client's time each; elsewhere
+    IN. A column of no known type (an untyped SQL function) is compared with IN everywhere."""
+    if session.get_bind().dialect.name == "postgresql" and not isinstance(column.type, NullType):
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

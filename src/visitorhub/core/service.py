@@ -25,7 +25,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.db import Base, JsonText, as_utc, insert_rows, utcnow
+from visitorhub.core.db import Base, JsonText, as_utc, insert_rows, one_of, utcnow
 from visitorhub.core.resource import REGISTRY, Unique, declared
 from visitorhub.errors import Conflict, InvalidInput
 
@@ -235,7 +235,7 @@ class CrudService(Generic[M]):
             for start in range(0, len(key_list), IN_LIST):
                 part = key_list[start : start + IN_LIST]
                 if len(columns) == 1:
-                    stmt = select(columns[0]).where(columns[0].in_([key[0] for key in part]))
+                    stmt = select(columns[0]).where(one_of(columns[0], [key[0] for key in part], session))
                 else:
                     stmt = select(*columns).where(tuple_(*columns).in_(part))
                 taken.update(tuple(row) for row in session.execute(stmt))
@@ -260,7 +260,9 @@ class CrudService(Generic[M]):
             known = found.setdefault(target_name, set())
             for start in range(0, len(values), IN_LIST):
                 known.update(
-                    session.scalars(select(column).where(column.in_(values[start : start + IN_LIST])))
+                    session.scalars(
+                        select(column).where(one_of(column, values[start : start + IN_LIST], session))
+                    )
                 )
 
     def check_references(self, session: Session, values: dict[str, Any]) -> None:
@@ -305,7 +307,7 @@ class CrudService(Generic[M]):
         for name in rule.fields:
             column = getattr(self.model, self.resource.attributes[name])
             if rule.lower:
-                columns.append(func.lower(column))
+                columns.append(func.lower(column, type_=column.type))
             elif self._coalesced(name):
                 columns.append(func.coalesce(column, ""))
             else:

@@ -775,7 +775,7 @@ class TestContentHashes:
         assert all(f"ix_{table}_content_hash" in names for table, names in indexes.items()), indexes
         with statements_run(session) as statements:
             assert run(session, [row(0)]).summary["Visitor"]["unchanged"] == 1
-        lookups = [s for s in statements if "content_hash IN" in s]
+        lookups = [s for s in statements if "content_hash IN" in s or "content_hash = ANY" in s]
         assert len(lookups) == 3  # one per entity of the template, none by key
         if session.get_bind().dialect.name == "sqlite":
             plan = (

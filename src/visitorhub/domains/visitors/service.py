@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import one_of, utcnow
 from visitorhub.core.service import IN_LIST, CrudService, WriteContext
 from visitorhub.domains.enums import AccountType
 from visitorhub.models import Visitor
@@ -54,7 +54,9 @@ class VisitorService(CrudService[Visitor]):
             for start in range(0, len(code_list), IN_LIST):
                 part = code_list[start : start + IN_LIST]
                 codes.difference_update(
-                    session.scalars(select(Visitor.barcode).where(Visitor.barcode.in_(part)))
+                    session.scalars(
+                        select(Visitor.barcode).where(one_of(Visitor.__table__.c.barcode, part, session))
+                    )
                 )
             session.info[_BARCODES] = list(codes)
             try:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas
+from visitorhub.core.db import one_of
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
 from visitorhub.integration.templates.planning import (
@@ -217,7 +218,7 @@ class _Importer:
         connection = self.session.connection()
         folded = [n for n, attr in enumerate(attrs) if attr in plan.folded]
         for start in range(0, len(hashes), 500):
-            stmt = select(*selected).where(hash_column.in_(hashes[start : start + 500]))
+            stmt = select(*selected).where(one_of(hash_column, hashes[start : start + 500], self.session))
             for pk, content_hash, *parts in connection.execute(stmt).all():
                 for n in folded:
                     parts[n] = plan.fold(attrs[n], parts[n])
@@ -256,7 +257,7 @@ class _Importer:
             part = key_list[start : start + 500]
             stmt: Select[Any]
             if len(columns) == 1:
-                stmt = select(model).where(columns[0].in_([k[0] for k in part]))
+                stmt = select(model).where(one_of(columns[0], [k[0] for k in part], self.session))
             else:
                 stmt = select(model).where(tuple_(*columns).in_(part))
             for obj in self.session.scalars(stmt):
@@ -302,7 +303,7 @@ class _Importer:
         attrs = [plan.parent_attr, *plan.key_attrs]
         parent_col = getattr(model, plan.parent_attr)
         for start in range(0, len(parent_ids), 500):
-            stmt = select(model).where(parent_col.in_(parent_ids[start : start + 500]))
+            stmt = select(model).where(one_of(parent_col, parent_ids[start : start + 500], self.session))
             for obj in self.session.scalars(stmt):
                 found.setdefault(tuple(plan.fold(a, getattr(obj, a)) for a in attrs), obj)
         return found

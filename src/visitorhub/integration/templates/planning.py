@@ -69,7 +69,7 @@ class EntityPlan:
 
     def column(self, attr: str) -> Any:
         column = getattr(self.entity.model, attr)
-        return func.lower(column) if attr in self.folded else column
+        return func.lower(column, type_=column.type) if attr in self.folded else column
 
     def source_of(self, attr: str) -> str:
         for f in self.fields:
