@@ -7,6 +7,7 @@ import gc
 import json
 import uuid
 import warnings
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -1338,6 +1339,32 @@ class TestCollections:
         assert report.failed == 0
         assert sum(collected) >= 2 * bulk_collections.young  # collected between chunks, while paused
         assert gc.isenabled()
+
+    def test_a_few_cycles_holding_much_are_collected_soon(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One cycle may hold a whole chunk (the session's per-chunk objects): collected by the next pass
+        due by time, however few objects it counts."""
+
+        class Held:
+            pass
+
+        monkeypatch.setattr(bulk_collections, "young_every", 0.0)
+        alive: list[bool] = []
+
+        def rows() -> Iterator[dict[str, Any]]:
+            previous: weakref.ref[Held] | None = None
+            for n in range(3):
+                if previous is not None:
+                    alive.append(previous() is not None)  # the last chunk's cycle, after its collect()
+                cycle: list[Any] = [Held()]
+                cycle.append(cycle)
+                previous = weakref.ref(cycle[0])
+                del cycle
+                yield row(n)
+
+        assert run_import(session, IMPORT, rows(), ImportOptions(chunk_size=1)).failed == 0
+        assert alive == [False, False]
 
     def test_restored_when_the_rows_fail(self, session: Session) -> None:
         def rows() -> Iterator[dict[str, Any]]:
