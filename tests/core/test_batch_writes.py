@@ -294,17 +294,31 @@ class TestOneOf:
         found = set(session.scalars(select(column).where(one_of(column, wanted, session))))
         assert found == {v.visitor_id for v in visitors[:2]}
 
-    def test_postgresql_sends_one_array_parameter(self, session: Session) -> None:
+    def test_the_values_are_one_parameter(self, session: Session) -> None:
         column = Visitor.__table__.c.email
         compiled = select(column).where(one_of(column, ["a", "b", "c"], session)).compile(session.get_bind())
         if session.get_bind().dialect.name == "postgresql":
             assert "= ANY" in str(compiled)
             assert list(compiled.params.values()) == [["a", "b", "c"]]
         else:
-            assert " IN " in str(compiled)
+            assert "json_each" in str(compiled)
+            assert list(compiled.params.values()) == ['["a","b","c"]']
+
+    def test_values_as_the_column_stores_them(self, session: Session) -> None:
+        """SQLite: a UUID is looked up as the hex text SQLAlchemy stores (the column's bind processing)."""
+        visitor = _visitor(session)
+        session.flush()
+        column = Visitor.__table__.c.visitor_id
+        found = session.scalars(select(column).where(one_of(column, [visitor.visitor_id], session))).all()
+        assert found == [visitor.visitor_id]
 
     def test_an_untyped_expression_is_compared_with_in(self, session: Session) -> None:
         expression = func.lower(Visitor.__table__.c.email)  # no type: an ARRAY of it cannot be cast
         assert " IN " in str(
             select(expression).where(one_of(expression, ["a"], session)).compile(session.get_bind())
         )
+
+    def test_values_json_cannot_hold_take_the_in_list(self, session: Session) -> None:
+        column = Visitor.__table__.c.last_name
+        compiled = select(column).where(one_of(column, [object()], session)).compile(session.get_bind())
+        assert "json_each" not in str(compiled)
