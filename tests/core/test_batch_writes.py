@@ -140,11 +140,11 @@ class TestInsertMany:
         ids = [v.vehicle_id for v in new]
         assert ids == sorted(ids)
         assert ids[0] > first.vehicle_id
+        # numbered as the database would (SQLite: the largest key + 1, ...; PostgreSQL: the table's sequence)
+        assert ids == [first.vehicle_id + 1, first.vehicle_id + 2, first.vehicle_id + 3]
         if session.get_bind().dialect.name == "sqlite":
-            # numbered as SQLite would (largest key + 1, ...), then one executemany
-            assert ids == [first.vehicle_id + 1, first.vehicle_id + 2, first.vehicle_id + 3]
             assert statements.count == 2  # the largest key ever handed out, and the INSERT
-        else:  # the database numbers them: one INSERT ... RETURNING, in the order of the records
+        else:  # the keys from the sequence in one query; then COPY, on the driver's own cursor
             assert statements.count == 1
         stored = session.scalars(
             select(Vehicle.license_plate)
@@ -152,6 +152,10 @@ class TestInsertMany:
             .order_by(Vehicle.vehicle_id)
         )
         assert list(stored) == ["AA-000-AB", "AA-001-AB", "AA-002-AB"]
+        later = vehicles.service.create(
+            session, {"visitor_id": visitor.visitor_id, "license_plate": "AA-009-AA"}, WriteContext()
+        )
+        assert later.vehicle_id > ids[-1]  # the database's own numbering moved past them
 
     def test_writes_the_row_a_flush_writes_and_the_record_shows_it(self, session: Session) -> None:
         visitor = _visitor(session)

@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticSerializationError
 from sqlalchemy import ColumnElement, String, Table, and_, event, func, insert, select, text, tuple_
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
@@ -470,6 +471,8 @@ class CrudService(Generic[M]):
         connection = session.connection(bind_arguments={"mapper": self.model})
         if pk is not None and connection.dialect.name == "sqlite":
             self._number(session, fast, pk)
+        elif pk is not None and connection.dialect.name == "postgresql":
+            self._number_from_sequence(connection, fast, pk)
         numbered = [obj for obj in fast if pk is None or obj.__dict__.get(pk) is not None]
         if numbered:
             table: Table = self.model.__table__  # type: ignore[assignment]
@@ -509,6 +512,23 @@ class CrudService(Generic[M]):
         top = max([session.scalar(largest, {"t": table}) or 0, *chosen])
         for offset, obj in enumerate(unnumbered, start=1):
             obj.__dict__[pk] = top + offset
+
+    def _number_from_sequence(self, connection: Connection, records: list[M], pk: str) -> None:
+        """PostgreSQL: give new records keys from their table's sequence, one query for them all, so that
+        they are written with COPY like the others (insertmanyvalues with RETURNING, which the database
+        numbering needs, costs about twice the time and three times the client's CPU). The keys are the
+        database's own: the sequence hands each out once, whoever asks."""
+        unnumbered = [obj for obj in records if obj.__dict__.get(pk) is None]
+        if not unnumbered:
+            return
+        table: Table = self.model.__table__  # type: ignore[assignment]
+        preparer = connection.dialect.identifier_preparer
+        keys = connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%(table)s, %(column)s)) FROM generate_series(1, %(n)s)",
+            {"table": preparer.format_table(table), "column": table.c[pk].name, "n": len(unnumbered)},
+        ).scalars()
+        for obj, key in zip(unnumbered, keys, strict=True):
+            obj.__dict__[pk] = key
 
     def _insert_columns(self) -> _InsertColumns:
         columns = self._columns
