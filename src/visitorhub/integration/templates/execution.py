@@ -38,6 +38,7 @@ from visitorhub.integration.templates.report import ImportReport
 from visitorhub.integration.templates.spec import Template
 
 _PROBE = 200  # rows of a chunk looked at before the others (_unchanged_rows)
+_HASHES_PER_QUERY = 10_000  # content hashes looked up by one query (_by_hash)
 # Bumped when what a row's values become changes (validation, transforms): older hashes then match nothing.
 _HASH_VERSION = b"visitorhub-import-2"
 
@@ -121,7 +122,7 @@ class _Importer:
     ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
         """The rows whose every entity is a record holding the content hash the row gives it (what the
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
-        query per entity and 500 rows, on the hash's index) without extracting, validating or matching
+        query per entity and chunk, on the hash's index) without extracting, validating or matching
         anything. The other rows go the full way."""
         if not self.hashed or not chunk or self.options.rows_changed:
             return {}, chunk
@@ -202,8 +203,8 @@ class _Importer:
         return keys
 
     def _by_hash(self, plan: EntityPlan, hashes: list[int]) -> dict[int, _Hashed]:
-        """The records of the plan's entity holding these content hashes, by hash: one narrow query per
-        500 hashes, which the hash's index answers (core.db.ContentHashMixin)."""
+        """The records of the plan's entity holding these content hashes, by hash: one narrow query for a
+        chunk's hashes (one parameter, core.db.one_of), which the hash's index answers."""
         found: dict[int, _Hashed] = {}
         model = plan.entity.model
         service = plan.entity.service
@@ -217,8 +218,10 @@ class _Importer:
         selected = [raw_ids[0], hash_column, *raw_ids[1:], *[getattr(model, a) for a in plan.key_attrs]]
         connection = self.session.connection()
         folded = [n for n, attr in enumerate(attrs) if attr in plan.folded]
-        for start in range(0, len(hashes), 500):
-            stmt = select(*selected).where(one_of(hash_column, hashes[start : start + 500], self.session))
+        # One parameter however many hashes (core.db.one_of): one query per chunk (at most 5,000 by default).
+        for start in range(0, len(hashes), _HASHES_PER_QUERY):
+            part = hashes[start : start + _HASHES_PER_QUERY]
+            stmt = select(*selected).where(one_of(hash_column, part, self.session))
             for pk, content_hash, *parts in connection.execute(stmt).all():
                 for n in folded:
                     parts[n] = plan.fold(attrs[n], parts[n])
