@@ -318,9 +318,11 @@ def phase_import(url: str, csv_path: Path, rows: int, chunk_size: int | None, la
     """run_import through the template, committing as `visitorhub import` does."""
     from visitorhub.core.db import make_engine, make_session_factory
     from visitorhub.core.service import WriteContext
+    from visitorhub.domains import all_resources
     from visitorhub.integration.templates.execution import ImportOptions, run_import
     from visitorhub.integration.templates.loaders import load_template
 
+    all_resources()  # imports every resource family's modules (a process does it once) before the clock starts
     engine = make_engine(url)  # the service's engine settings (WAL, foreign keys, ...)
     sessions = make_session_factory(engine)
     options = ImportOptions() if chunk_size is None else ImportOptions(chunk_size=chunk_size)
