@@ -57,7 +57,7 @@ class ImportOptions:
 
 
 class _Stored:
-    """A record matched by key whose content hash says the row changes nothing: its id, never loaded."""
+    """A record found unchanged by its content hash (_unchanged_rows), for a verbose report: its id."""
 
     __slots__ = ("entity_id",)
 
@@ -119,22 +119,24 @@ class _Importer:
 
     def _unchanged_rows(
         self, chunk: list[tuple[int, Mapping[str, Any]]]
-    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
+    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]], dict[int, tuple[int, ...]]]:
         """The rows whose every entity is a record holding the content hash the row gives it (what the
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
         query per entity and chunk, on the hash's index) without extracting, validating or matching
-        anything. The other rows go the full way."""
+        anything. The other rows go the full way; the row hashes computed here, by row index, spare that
+        way computing them again."""
         if not self.hashed or not chunk or self.options.rows_changed:
-            return {}, chunk
+            return {}, chunk, {}
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing
         # a key must be seen together).
         hashes = [self._row_hashes(row) for _index, row in chunk[:_PROBE]]
         if len(chunk) > _PROBE:
             if not self._unchanged_of(chunk[:_PROBE], hashes)[0]:
-                return {}, chunk
+                return {}, chunk, {index: h for (index, _row), h in zip(chunk, hashes, strict=False)}
             hashes += [self._row_hashes(row) for _index, row in chunk[_PROBE:]]
-        return self._unchanged_of(chunk, hashes)
+        unchanged, rest = self._unchanged_of(chunk, hashes)
+        return unchanged, rest, {index: h for (index, _row), h in zip(chunk, hashes, strict=True)}
 
     def _unchanged_of(
         self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
@@ -375,7 +377,7 @@ class _Importer:
     ) -> bool:
         """Plan and apply each row: into `batch` (written by the caller for the whole chunk), or, without
         one, each row written on its own in a savepoint (so a database error fails that row only)."""
-        unchanged, chunk = self._unchanged_rows(chunk)
+        unchanged, chunk, hashed = self._unchanged_rows(chunk)
         rows = dict(chunk)
         extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]] = []
         for index, row in chunk:
@@ -393,7 +395,8 @@ class _Importer:
                 try:
                     if isinstance(values, RowError):
                         raise values
-                    ops = self._plan_row(values, existing, pending, self._row_hashes(rows[index]))
+                    row_hashes = hashed.get(index) or self._row_hashes(rows[index])
+                    ops = self._plan_row(values, existing, pending, row_hashes)
                     row_batch = batch if batch is not None else WriteBatch(self.session, self.ctx)
                     for op in ops:
                         op.apply(row_batch)
@@ -478,8 +481,6 @@ class _Importer:
             if key is not None:
                 earlier = pending[i].get(key)
                 match = earlier.target if earlier is not None else existing[i].get(key)
-                if isinstance(match, _Stored):  # an earlier row of the chunk left it unchanged by its hash
-                    match = self.session.get(plan.entity.model, match.entity_id)
             hash_attr = service.hash_attr
             try:
                 if match is not None:
