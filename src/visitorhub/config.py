@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without an API key (default: any key, read scope)."
     )
+    channels_group_wait_ms: float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Longest an inbound channel's group commit waits for the payloads of the other senders "
+        "recently active before it stores what is queued (milliseconds; 0: never waits). A lone sender "
+        "never waits.",
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_a_request(self) -> Settings:

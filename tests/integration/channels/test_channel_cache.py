@@ -173,7 +173,7 @@ class TestTheStoringTransactionChecksTheChannel:
         new = self._read(hub, channel)
         writer = GroupCommitter(hub.app.state.sessions)
         stale = _Pending(old, parse_payload(b'[{"id": "old"}]', old))
-        writer._queue.append(stale)
+        writer._enqueue(stale)
         assert writer.submit(new, parse_payload(b'[{"id": "new"}]', new)).accepted == 1
         assert isinstance(stale.error, StaleChannel)
         assert [r["sourceId"] for r in hub.records(channel)] == ["new"]

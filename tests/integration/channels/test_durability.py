@@ -108,7 +108,7 @@ class TestStorageFailures:
             inbound = service.find_inbound(session, channel["path"], hub.app.state.settings)
         writer = GroupCommitter(hub.app.state.sessions)
         bad = _Pending(inbound, parse_payload(b'[{"id": "good-1"}, {"id": "db-error-3"}]', inbound))
-        writer._queue.append(bad)  # queued by another sender meanwhile: it joins the next group
+        writer._enqueue(bad)  # queued by another sender meanwhile: it joins the next group
         outcome = writer.submit(inbound, parse_payload(b'[{"id": "good-2"}]', inbound))
         assert (outcome.accepted, outcome.duplicates) == (1, 0)
         assert bad.done

@@ -269,7 +269,12 @@ def _app_state(request: Request, name: str, make: Callable[[], T]) -> T:
 
 def committer(request: Request) -> GroupCommitter:
     """The app's group committer: every inbound write of this process goes through it."""
-    return _app_state(request, "channel_committer", lambda: GroupCommitter(request.app.state.sessions))
+    state = request.app.state
+    return _app_state(
+        request,
+        "channel_committer",
+        lambda: GroupCommitter(state.sessions, group_wait_ms=state.settings.channels_group_wait_ms),
+    )
 
 
 def channel_cache(request: Request) -> ChannelCache:
