@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy import inspect as sa_inspect
@@ -75,6 +76,49 @@ class WriteBatch:
         self._new = {}
         self._created = set()
         self.now = utcnow()
+
+
+T = TypeVar("T")
+_END = object()  # read_ahead: the items are exhausted
+
+
+@contextlib.contextmanager
+def read_ahead(items: Iterator[T]) -> Iterator[Iterator[T]]:
+    """`items` made by a thread of their own, one ahead of their consumer: a file's rows read, parsed and
+    hashed while the consumer waits for the database (which releases the interpreter's lock). An error of
+    `items` reaches the consumer where it would have. Leaving the block stops the thread once it has made
+    the item it is on (an `items` that blocks for ever would hold the exit)."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        ready.put(item, timeout=0.05)
+                        break
+                if stop.is_set():
+                    return
+            ready.put(_END)
+        except BaseException as exc:  # handed to the consumer, in its thread
+            ready.put(exc)
+
+    def taken() -> Iterator[T]:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    thread = threading.Thread(target=make, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            ready.get_nowait()  # a producer waiting to put sees the stop
+        thread.join()
 
 
 class _CollectionPause:

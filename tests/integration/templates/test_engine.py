@@ -1353,13 +1353,15 @@ class TestCollections:
         alive: list[bool] = []
 
         def rows() -> Iterator[dict[str, Any]]:
-            previous: weakref.ref[Held] | None = None
-            for n in range(3):
-                if previous is not None:
-                    alive.append(previous() is not None)  # the last chunk's cycle, after its collect()
+            made: list[weakref.ref[Held]] = []
+            for n in range(5):
+                # The rows are read a chunk ahead (core.batch.read_ahead): when row n is read, the chunk
+                # of row n - 3 has been written and collect() has run after it.
+                if n >= 3:
+                    alive.append(made[n - 3]() is not None)
                 cycle: list[Any] = [Held()]
                 cycle.append(cycle)
-                previous = weakref.ref(cycle[0])
+                made.append(weakref.ref(cycle[0]))
                 del cycle
                 yield row(n)
 

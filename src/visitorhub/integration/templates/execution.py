@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import itertools
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -23,7 +23,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas
+from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas, read_ahead
 from visitorhub.core.db import one_of
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
@@ -118,25 +118,20 @@ class _Importer:
         return hashes
 
     def _unchanged_rows(
-        self, chunk: list[tuple[int, Mapping[str, Any]]]
-    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]], dict[int, tuple[int, ...]]]:
+        self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
+    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
         """The rows whose every entity is a record holding the content hash the row gives it (what the
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
         query per entity and chunk, on the hash's index) without extracting, validating or matching
-        anything. The other rows go the full way; the row hashes computed here, by row index, spare that
-        way computing them again."""
+        anything. The other rows go the full way."""
         if not self.hashed or not chunk or self.options.rows_changed:
-            return {}, chunk, {}
+            return {}, chunk
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing
         # a key must be seen together).
-        hashes = [self._row_hashes(row) for _index, row in chunk[:_PROBE]]
-        if len(chunk) > _PROBE:
-            if not self._unchanged_of(chunk[:_PROBE], hashes)[0]:
-                return {}, chunk, {index: h for (index, _row), h in zip(chunk, hashes, strict=False)}
-            hashes += [self._row_hashes(row) for _index, row in chunk[_PROBE:]]
-        unchanged, rest = self._unchanged_of(chunk, hashes)
-        return unchanged, rest, {index: h for (index, _row), h in zip(chunk, hashes, strict=True)}
+        if len(chunk) > _PROBE and not self._unchanged_of(chunk[:_PROBE], hashes[:_PROBE])[0]:
+            return {}, chunk
+        return self._unchanged_of(chunk, hashes)
 
     def _unchanged_of(
         self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
@@ -333,21 +328,29 @@ class _Importer:
         outer = self.session.begin_nested() if self.options.simulate else None
         tables = [cast(Table, plan.entity.model.__table__) for plan in self.plans]
         statistics = None if self.options.simulate else PlannerStatistics(self.session, tables)
+        chunks = _chunks(enumerate(rows), self.options.chunk_size)
+        # A stream (a file) is read, parsed and hashed a chunk ahead, while this one waits for the database.
+        hashed = (self._hashed(chunk) for chunk in chunks)
         try:
-            for chunk in _chunks(enumerate(rows), self.options.chunk_size):
-                stop = self._chunk(chunk)
-                if progress:
-                    progress(len(chunk))
-                if stop:
-                    self.report.stopped = True
-                    break
-                self.session.expunge_all()
-                if checkpoint and not self.options.simulate:
-                    checkpoint()
-                if statistics is not None:
-                    self._count_inserts(statistics)
-                    statistics.refresh()
-                bulk_collections.collect()
+            with (
+                read_ahead(hashed)
+                if not isinstance(rows, Sequence)
+                else contextlib.nullcontext(hashed) as ready
+            ):
+                for chunk, hashes in ready:
+                    stop = self._chunk(chunk, hashes)
+                    if progress:
+                        progress(len(chunk))
+                    if stop:
+                        self.report.stopped = True
+                        break
+                    self.session.expunge_all()
+                    if checkpoint and not self.options.simulate:
+                        checkpoint()
+                    if statistics is not None:
+                        self._count_inserts(statistics)
+                        statistics.refresh()
+                    bulk_collections.collect()
             if statistics is not None:
                 self._count_inserts(statistics)
                 statistics.refresh(final=True)
@@ -365,29 +368,40 @@ class _Importer:
             statistics.inserted(table.name, inserted - self._told.get(entity, 0))
             self._told[entity] = inserted
 
-    def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]]) -> bool:
+    def _hashed(
+        self, chunk: list[tuple[int, Mapping[str, Any]]]
+    ) -> tuple[list[tuple[int, Mapping[str, Any]]], list[tuple[int, ...]]]:
+        """A chunk with its rows' content hashes (what every row's plan needs)."""
+        return chunk, [self._row_hashes(row) for _index, row in chunk]
+
+    def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]) -> bool:
         savepoint = self.session.begin_nested()
         outcome = _ChunkOutcome()
         try:
             batch = WriteBatch(self.session, self.ctx)
-            stop = self._rows(chunk, outcome, batch)
+            stop = self._rows(chunk, hashes, outcome, batch)
             batch.write()
             savepoint.commit()
         except IntegrityError:
             savepoint.rollback()
             self.session.expunge_all()
             outcome = _ChunkOutcome()
-            stop = self._rows(chunk, outcome, None)
+            stop = self._rows(chunk, hashes, outcome, None)
         self._merge(outcome)
         return stop
 
     def _rows(
-        self, chunk: list[tuple[int, Mapping[str, Any]]], outcome: _ChunkOutcome, batch: WriteBatch | None
+        self,
+        chunk: list[tuple[int, Mapping[str, Any]]],
+        hashes: list[tuple[int, ...]],
+        outcome: _ChunkOutcome,
+        batch: WriteBatch | None,
     ) -> bool:
-        """Plan and apply each row: into `batch` (written by the caller for the whole chunk), or, without
-        one, each row written on its own in a savepoint (so a database error fails that row only)."""
-        unchanged, chunk, hashed = self._unchanged_rows(chunk)
-        rows = dict(chunk)
+        """Plan and apply each row (`hashes`: their content hashes, in order): into `batch` (written by the
+        caller for the whole chunk), or, without one, each row written on its own in a savepoint (so a
+        database error fails that row only)."""
+        hash_of = {index: row_hashes for (index, _row), row_hashes in zip(chunk, hashes, strict=True)}
+        unchanged, chunk = self._unchanged_rows(chunk, hashes)
         extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]] = []
         for index, row in chunk:
             try:
@@ -404,8 +418,7 @@ class _Importer:
                 try:
                     if isinstance(values, RowError):
                         raise values
-                    row_hashes = hashed.get(index) or self._row_hashes(rows[index])
-                    ops = self._plan_row(values, existing, pending, row_hashes)
+                    ops = self._plan_row(values, existing, pending, hash_of[index])
                     row_batch = batch if batch is not None else WriteBatch(self.session, self.ctx)
                     for op in ops:
                         op.apply(row_batch)
