@@ -129,19 +129,28 @@ class _Importer:
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing
         # a key must be seen together).
-        if len(chunk) > _PROBE and not self._unchanged_of(chunk[:_PROBE], hashes[:_PROBE])[0]:
+        # Per entity, the records the hashes looked up so far found (None: none), asked once per chunk.
+        known: list[dict[int, _Hashed | None]] = [{} for _plan in self.plans]
+        if len(chunk) > _PROBE and not self._unchanged_of(chunk[:_PROBE], hashes[:_PROBE], known)[0]:
             return {}, chunk
-        return self._unchanged_of(chunk, hashes)
+        return self._unchanged_of(chunk, hashes, known)
 
     def _unchanged_of(
-        self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
+        self,
+        chunk: list[tuple[int, Mapping[str, Any]]],
+        hashes: list[tuple[int, ...]],
+        known: list[dict[int, _Hashed | None]],
     ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
         # Per row, the records found so far, one per entity (None once an entity finds none).
         found: list[list[_Hashed] | None] = [[] for _row in chunk]
         for i, plan in enumerate(self.plans):
             given = [row_hashes[i] for row_hashes in hashes]
-            wanted = {h for h, own in zip(given, found, strict=True) if own is not None}
-            hit_of = self._by_hash(plan, list(wanted)).get
+            asked = known[i]
+            wanted = {h for h, own in zip(given, found, strict=True) if own is not None and h not in asked}
+            if wanted:
+                stored = self._by_hash(plan, list(wanted))
+                asked.update((h, stored.get(h)) for h in wanted)
+            hit_of = asked.get
             parent = plan.parent_index
             for n, own in enumerate(found):
                 if own is None:
