@@ -337,15 +337,11 @@ class _Importer:
         outer = self.session.begin_nested() if self.options.simulate else None
         tables = [cast(Table, plan.entity.model.__table__) for plan in self.plans]
         statistics = None if self.options.simulate else PlannerStatistics(self.session, tables)
-        chunks = _chunks(enumerate(rows), self.options.chunk_size)
+        hashed = (self._hashed(chunk) for chunk in _chunks(enumerate(rows), self.options.chunk_size))
         # A stream (a file) is read, parsed and hashed a chunk ahead, while this one waits for the database.
-        hashed = (self._hashed(chunk) for chunk in chunks)
+        ahead = contextlib.nullcontext(hashed) if isinstance(rows, Sequence) else read_ahead(hashed)
         try:
-            with (
-                read_ahead(hashed)
-                if not isinstance(rows, Sequence)
-                else contextlib.nullcontext(hashed) as ready
-            ):
+            with ahead as ready:
                 for chunk, hashes in ready:
                     stop = self._chunk(chunk, hashes)
                     if progress:
