@@ -308,6 +308,23 @@ class TestOneOf:
             assert "json_each" in str(compiled)
             assert list(compiled.params.values()) == ['["a","b","c"]']
 
+    def test_integers_to_the_ends_of_int64(self, session: Session) -> None:
+        """Integers (content hashes) go to PostgreSQL as one array text: signed, up to int64's ends."""
+        visitors = [_visitor(session) for _ in range(4)]
+        hashes = [-(2**63), 2**63 - 1, -1, 0]
+        session.flush()
+        table = Visitor.__table__
+        for visitor, content_hash in zip(visitors, hashes, strict=True):  # as an import writes them
+            where = table.c.visitor_id == visitor.visitor_id
+            session.execute(table.update().where(where).values(content_hash=content_hash))
+        column = table.c.content_hash
+        wanted = [*hashes[:3], 12345]
+        statement = select(column).where(one_of(column, wanted, session))
+        assert set(session.scalars(statement)) == set(hashes[:3])
+        if session.get_bind().dialect.name == "postgresql":
+            params = list(statement.compile(session.get_bind()).params.values())
+            assert params == ["{-9223372036854775808,9223372036854775807,-1,12345}"]
+
     def test_values_as_the_column_stores_them(self, session: Session) -> None:
         """SQLite: a UUID is looked up as the hex text SQLAlchemy stores (the column's bind processing)."""
         visitor = _visitor(session)

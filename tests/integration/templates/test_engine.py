@@ -19,11 +19,12 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session
 
 from visitorhub.core import changelog
-from visitorhub.core.batch import PlannerStatistics, bulk_collections
+from visitorhub.core.batch import BULK_SETTINGS, PlannerStatistics, bulk_collections
 from visitorhub.core.db import Base
 from visitorhub.domains.centers.resources import centers, visitor_center_service
 from visitorhub.domains.vehicles.resources import vehicles
 from visitorhub.domains.visitors.resources import external_ids, visitor_service
+from visitorhub.integration.templates import execution
 from visitorhub.integration.templates.builtin import builtin_templates
 from visitorhub.integration.templates.execution import ImportOptions, run_import
 from visitorhub.integration.templates.export import _as_stored, export_page
@@ -644,6 +645,29 @@ class TestContentHashes:
         assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
         assert log_after(session, seq) == []
         assert dict(session.execute(select(Vehicle.license_plate, Vehicle.update_date)).all()) == stamps
+
+    def test_each_hash_is_looked_up_once_the_probes_included(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A chunk's first rows are looked up first (the probe); the rest of the chunk asks for the others."""
+        monkeypatch.setattr(execution, "_PROBE", 2)
+        rows = [row(n) for n in range(5)]
+        assert run(session, rows).failed == 0
+        asked: list[int] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+            if "FROM visitor" in statement and "content_hash" in statement.split("WHERE", 1)[-1]:
+                values = parameters.values() if isinstance(parameters, dict) else parameters
+                array = next(v for v in values if isinstance(v, str) and v[:1] in "[{")
+                asked.append(len(json.loads(array)) if array[0] == "[" else array.count(",") + 1)
+
+        event.listen(session.get_bind(), "before_cursor_execute", seen)
+        try:
+            again = run(session, rows)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", seen)
+        assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 5}
+        assert asked == [2, 3]
 
     def test_rows_known_changed_skip_the_hash_lookup_and_keep_the_outcome(self, session: Session) -> None:
         """rows_changed (channels: only new or changed records are applied) compares in full: a row that
@@ -1353,13 +1377,15 @@ class TestCollections:
         alive: list[bool] = []
 
         def rows() -> Iterator[dict[str, Any]]:
-            previous: weakref.ref[Held] | None = None
-            for n in range(3):
-                if previous is not None:
-                    alive.append(previous() is not None)  # the last chunk's cycle, after its collect()
+            made: list[weakref.ref[Held]] = []
+            for n in range(5):
+                # The rows are read a chunk ahead (core.batch.read_ahead): when row n is read, the chunk
+                # of row n - 3 has been written and collect() has run after it.
+                if n >= 3:
+                    alive.append(made[n - 3]() is not None)
                 cycle: list[Any] = [Held()]
                 cycle.append(cycle)
-                previous = weakref.ref(cycle[0])
+                made.append(weakref.ref(cycle[0]))
                 del cycle
                 yield row(n)
 
@@ -1437,11 +1463,14 @@ class TestBulkPragmas:
         connection = session.connection()
         if connection.dialect.name == "sqlite":
             return str(connection.exec_driver_sql("PRAGMA cache_size").scalar())
-        return str(connection.exec_driver_sql("SHOW plan_cache_mode").scalar())
+        shown = [connection.exec_driver_sql(f"SHOW {name}").scalar() for name in BULK_SETTINGS]
+        return " ".join(str(value) for value in shown)
 
     @staticmethod
     def bulk(session: Session) -> str:
-        return "-65536" if session.get_bind().dialect.name == "sqlite" else "force_custom_plan"
+        if session.get_bind().dialect.name == "sqlite":
+            return "-65536"
+        return "force_custom_plan 1.1"  # a plan per statement; random reads costed as cached ones
 
     def test_set_while_importing_and_restored(self, session: Session) -> None:
         before = self.setting(session)

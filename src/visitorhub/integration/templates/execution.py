@@ -12,18 +12,18 @@ import contextlib
 import hashlib
 import itertools
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, Table, select, tuple_, type_coerce
+from sqlalchemy import Select, Table, Text, select, tuple_
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType
 
-from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas
+from visitorhub.core.batch import PlannerStatistics, WriteBatch, bulk_collections, bulk_pragmas, read_ahead
 from visitorhub.core.db import one_of
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError
@@ -118,74 +118,84 @@ class _Importer:
         return hashes
 
     def _unchanged_rows(
-        self, chunk: list[tuple[int, Mapping[str, Any]]]
-    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]], dict[int, tuple[int, ...]]]:
+        self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
+    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
         """The rows whose every entity is a record holding the content hash the row gives it (what the
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
         query per entity and chunk, on the hash's index) without extracting, validating or matching
-        anything. The other rows go the full way; the row hashes computed here, by row index, spare that
-        way computing them again."""
+        anything. The other rows go the full way."""
         if not self.hashed or not chunk or self.options.rows_changed:
-            return {}, chunk, {}
+            return {}, chunk
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing
         # a key must be seen together).
-        hashes = [self._row_hashes(row) for _index, row in chunk[:_PROBE]]
-        if len(chunk) > _PROBE:
-            if not self._unchanged_of(chunk[:_PROBE], hashes)[0]:
-                return {}, chunk, {index: h for (index, _row), h in zip(chunk, hashes, strict=False)}
-            hashes += [self._row_hashes(row) for _index, row in chunk[_PROBE:]]
-        unchanged, rest = self._unchanged_of(chunk, hashes)
-        return unchanged, rest, {index: h for (index, _row), h in zip(chunk, hashes, strict=True)}
+        # Per entity, the records the hashes looked up so far found (None: none), asked once per chunk.
+        known: list[dict[int, _Hashed | None]] = [{} for _plan in self.plans]
+        if len(chunk) > _PROBE and not self._unchanged_of(chunk[:_PROBE], hashes[:_PROBE], known)[0]:
+            return {}, chunk
+        return self._unchanged_of(chunk, hashes, known)
 
     def _unchanged_of(
-        self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
+        self,
+        chunk: list[tuple[int, Mapping[str, Any]]],
+        hashes: list[tuple[int, ...]],
+        known: list[dict[int, _Hashed | None]],
     ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
         # Per row, the records found so far, one per entity (None once an entity finds none).
         found: list[list[_Hashed] | None] = [[] for _row in chunk]
         for i, plan in enumerate(self.plans):
-            wanted: dict[int, list[int]] = {}  # content hash -> positions of the rows giving it
-            for n, row_hashes in enumerate(hashes):
-                if found[n] is not None:
-                    wanted.setdefault(row_hashes[i], []).append(n)
-            stored = self._by_hash(plan, list(wanted))
-            for content_hash, positions in wanted.items():
-                hit = stored.get(content_hash)
-                for n in positions:
-                    own = found[n]
-                    assert own is not None
-                    # A child must hang from the record its row's parent entity found.
-                    if hit is None or (
-                        plan.parent_index is not None and hit.key[0] != own[plan.parent_index].entity_id
-                    ):
-                        found[n] = None
-                    else:
-                        own.append(hit)
+            given = [row_hashes[i] for row_hashes in hashes]
+            asked = known[i]
+            wanted = {h for h, own in zip(given, found, strict=True) if own is not None and h not in asked}
+            if wanted:
+                stored = self._by_hash(plan, list(wanted))
+                asked.update((h, stored.get(h)) for h in wanted)
+            hit_of = asked.get
+            parent = plan.parent_index
+            for n, own in enumerate(found):
+                if own is None:
+                    continue
+                hit = hit_of(given[n])
+                # A child must hang from the record its row's parent entity found.
+                if hit is None or (parent is not None and hit.key[0] != own[parent].entity_id):
+                    found[n] = None
+                else:
+                    own.append(hit)
         # Rows applied in file order must see each other: a row found unchanged is taken the full way when
         # another row of the chunk (changed, or found unchanged in another record) has the same key.
         rest_keys = self._root_keys(
             row for (_index, row), own in zip(chunk, found, strict=True) if own is None
         )
-        claimed: list[dict[tuple[Any, ...], Any]] = [{} for _plan in self.plans]
-        clashing: list[set[tuple[Any, ...]]] = [set() for _plan in self.plans]
-        for own in found:
-            for i, hit in enumerate(own or ()):
-                if claimed[i].setdefault(hit.key, hit.entity_id) != hit.entity_id:
-                    clashing[i].add(hit.key)
-        # Keys no found row may hold, per entity (children's clashes only: their rows' keys are unknown).
-        taken = [
-            clashing[i] | (rest_keys[i] if plan.parent_index is None else set())
-            for i, plan in enumerate(self.plans)
-        ]
+        hits = [own for own in found if own is not None]
+        checked: list[tuple[int, set[tuple[Any, ...]]]] = []
+        for i, plan in enumerate(self.plans):
+            # Keys no found row may hold (children's clashes only: their rows' keys are unknown).
+            taken = self._clashing([own[i] for own in hits])
+            if plan.parent_index is None:
+                taken |= rest_keys[i]
+            if taken:
+                checked.append((i, taken))
         unchanged: dict[int, list[_Hashed]] = {}
         rest: list[tuple[int, Mapping[str, Any]]] = []
-        checked = [(i, keys) for i, keys in enumerate(taken) if keys]
         for (index, row), own in zip(chunk, found, strict=True):
             if own is None or any(own[i].key in keys for i, keys in checked):
                 rest.append((index, row))
             else:
                 unchanged[index] = own
         return unchanged, rest
+
+    @staticmethod
+    def _clashing(hits: list[_Hashed]) -> set[tuple[Any, ...]]:
+        """The keys two different records among `hits` hold."""
+        key_of = {hit.entity_id: hit.key for hit in hits}
+        if len(set(key_of.values())) == len(key_of):  # a key per record: no clash (the common case)
+            return set()
+        clashing: set[tuple[Any, ...]] = set()
+        claimed: dict[tuple[Any, ...], Any] = {}
+        for entity_id, key in key_of.items():
+            if claimed.setdefault(key, entity_id) != entity_id:
+                clashing.add(key)
+        return clashing
 
     def _root_keys(self, rows: Iterable[Mapping[str, Any]]) -> list[set[tuple[Any, ...]]]:
         """The keys of these rows for each entity not under another entity of the row (the others' keys
@@ -212,29 +222,32 @@ class _Importer:
         service = plan.entity.service
         attrs = ([plan.parent_attr] if plan.parent_attr else []) + plan.key_attrs
         hash_column = getattr(model, service.hash_attr or "")
-        # Ids as the driver returns them (a UUID's hex text on SQLite): only compared with each other, and
-        # made ids (_id_of) for a verbose report alone. The key's values are typed, as rows give them.
-        raw_ids = [
-            type_coerce(getattr(model, a), NullType()) for a in (service.pk_attr, plan.parent_attr) if a
-        ]
-        selected = [raw_ids[0], hash_column, *raw_ids[1:], *[getattr(model, a) for a in plan.key_attrs]]
+        # Ids as text (a UUID's hex on SQLite, its canonical form on PostgreSQL): only compared with each
+        # other, cheaper to load and compare than UUIDs, and made ids (_id_of) for a verbose report alone.
+        # The key's values are typed, as rows give them.
+        text_ids = [sql_cast(getattr(model, a), Text) for a in (service.pk_attr, plan.parent_attr) if a]
+        selected = [text_ids[0], hash_column, *text_ids[1:], *[getattr(model, a) for a in plan.key_attrs]]
         connection = self.session.connection()
         folded = [n for n, attr in enumerate(attrs) if attr in plan.folded]
         # One parameter however many hashes (core.db.one_of): one query per chunk (at most 5,000 by default).
         for start in range(0, len(hashes), _HASHES_PER_QUERY):
             part = hashes[start : start + _HASHES_PER_QUERY]
             stmt = select(*selected).where(one_of(hash_column, part, self.session))
-            for pk, content_hash, *parts in connection.execute(stmt).all():
-                for n in folded:
-                    parts[n] = plan.fold(attrs[n], parts[n])
-                found.setdefault(content_hash, _Hashed(pk, tuple(parts)))
+            rows = connection.execute(stmt).all()
+            if folded:
+                for pk, content_hash, *parts in rows:
+                    for n in folded:
+                        parts[n] = plan.fold(attrs[n], parts[n])
+                    found.setdefault(content_hash, _Hashed(pk, tuple(parts)))
+            else:
+                for pk, content_hash, *parts in rows:
+                    found.setdefault(content_hash, _Hashed(pk, tuple(parts)))
         return found
 
-    def _id_of(self, plan: EntityPlan, raw: Any) -> Any:
-        """A record's id from its value as the driver returns it (_by_hash)."""
-        column = getattr(plan.entity.model, plan.entity.service.pk_attr)
-        convert = column.type._cached_result_processor(self.session.get_bind().dialect, None)
-        return raw if convert is None else convert(raw)
+    def _id_of(self, plan: EntityPlan, text: str) -> Any:
+        """A record's id from its text (_by_hash)."""
+        python_type = getattr(plan.entity.model, plan.entity.service.pk_attr).type.python_type
+        return text if isinstance(text, python_type) else python_type(text)
 
     # Matching ----------------------------------------------------------------------------------------
 
@@ -324,21 +337,25 @@ class _Importer:
         outer = self.session.begin_nested() if self.options.simulate else None
         tables = [cast(Table, plan.entity.model.__table__) for plan in self.plans]
         statistics = None if self.options.simulate else PlannerStatistics(self.session, tables)
+        hashed = (self._hashed(chunk) for chunk in _chunks(enumerate(rows), self.options.chunk_size))
+        # A stream (a file) is read, parsed and hashed a chunk ahead, while this one waits for the database.
+        ahead = contextlib.nullcontext(hashed) if isinstance(rows, Sequence) else read_ahead(hashed)
         try:
-            for chunk in _chunks(enumerate(rows), self.options.chunk_size):
-                stop = self._chunk(chunk)
-                if progress:
-                    progress(len(chunk))
-                if stop:
-                    self.report.stopped = True
-                    break
-                self.session.expunge_all()
-                if checkpoint and not self.options.simulate:
-                    checkpoint()
-                if statistics is not None:
-                    self._count_inserts(statistics)
-                    statistics.refresh()
-                bulk_collections.collect()
+            with ahead as ready:
+                for chunk, hashes in ready:
+                    stop = self._chunk(chunk, hashes)
+                    if progress:
+                        progress(len(chunk))
+                    if stop:
+                        self.report.stopped = True
+                        break
+                    self.session.expunge_all()
+                    if checkpoint and not self.options.simulate:
+                        checkpoint()
+                    if statistics is not None:
+                        self._count_inserts(statistics)
+                        statistics.refresh()
+                    bulk_collections.collect()
             if statistics is not None:
                 self._count_inserts(statistics)
                 statistics.refresh(final=True)
@@ -356,29 +373,40 @@ class _Importer:
             statistics.inserted(table.name, inserted - self._told.get(entity, 0))
             self._told[entity] = inserted
 
-    def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]]) -> bool:
+    def _hashed(
+        self, chunk: list[tuple[int, Mapping[str, Any]]]
+    ) -> tuple[list[tuple[int, Mapping[str, Any]]], list[tuple[int, ...]]]:
+        """A chunk with its rows' content hashes (what every row's plan needs)."""
+        return chunk, [self._row_hashes(row) for _index, row in chunk]
+
+    def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]) -> bool:
         savepoint = self.session.begin_nested()
         outcome = _ChunkOutcome()
         try:
             batch = WriteBatch(self.session, self.ctx)
-            stop = self._rows(chunk, outcome, batch)
+            stop = self._rows(chunk, hashes, outcome, batch)
             batch.write()
             savepoint.commit()
         except IntegrityError:
             savepoint.rollback()
             self.session.expunge_all()
             outcome = _ChunkOutcome()
-            stop = self._rows(chunk, outcome, None)
+            stop = self._rows(chunk, hashes, outcome, None)
         self._merge(outcome)
         return stop
 
     def _rows(
-        self, chunk: list[tuple[int, Mapping[str, Any]]], outcome: _ChunkOutcome, batch: WriteBatch | None
+        self,
+        chunk: list[tuple[int, Mapping[str, Any]]],
+        hashes: list[tuple[int, ...]],
+        outcome: _ChunkOutcome,
+        batch: WriteBatch | None,
     ) -> bool:
-        """Plan and apply each row: into `batch` (written by the caller for the whole chunk), or, without
-        one, each row written on its own in a savepoint (so a database error fails that row only)."""
-        unchanged, chunk, hashed = self._unchanged_rows(chunk)
-        rows = dict(chunk)
+        """Plan and apply each row (`hashes`: their content hashes, in order): into `batch` (written by the
+        caller for the whole chunk), or, without one, each row written on its own in a savepoint (so a
+        database error fails that row only)."""
+        hash_of = {index: row_hashes for (index, _row), row_hashes in zip(chunk, hashes, strict=True)}
+        unchanged, chunk = self._unchanged_rows(chunk, hashes)
         extracted: list[tuple[int, list[dict[str, Any] | None] | RowError]] = []
         for index, row in chunk:
             try:
@@ -395,8 +423,7 @@ class _Importer:
                 try:
                     if isinstance(values, RowError):
                         raise values
-                    row_hashes = hashed.get(index) or self._row_hashes(rows[index])
-                    ops = self._plan_row(values, existing, pending, row_hashes)
+                    ops = self._plan_row(values, existing, pending, hash_of[index])
                     row_batch = batch if batch is not None else WriteBatch(self.session, self.ctx)
                     for op in ops:
                         op.apply(row_batch)
