@@ -26,12 +26,13 @@ answered); the most in flight at once since its last take is the number of sende
 fewer payloads than that are queued it waits for the missing ones, at most `group_wait`
 (VISITORHUB_CHANNELS_GROUP_WAIT_MS, default 5 ms: measured with 4 senders on this bench machine, the last
 of a group's payloads arrived within 3 ms of the first in 95% of groups and within 5.5 ms in 99%; at 2 ms
-a third of the waits ran out), and never when that number is one, so a lone sender is never delayed. A
+15 to 45% of the waits ran out), and never when that number is one, so a lone sender is never delayed. A
 group fills up to max_group_records without waiting. The count starts again at every take (from what is
 still in flight), so senders that went away cost one wait, once. Waits are bounded and end on close(),
 so they cannot stall a stop; the state is one lock and one condition, never held while waiting for the
-turn. Measured (bench/channels.py, 20,000 records, 4 senders): groups of 4 in 98% of the groups instead of
-half of them holding one or two payloads, and the server's CPU a record 238-295 -> 188-194 us.
+turn. Measured (bench/channels.py, 20,000 records, 4 senders, two runs each): groups of 4 in 98% of the
+groups instead of about half of them holding one or two payloads, and the server's CPU a record 238-295 ->
+188-194 us.
 """
 
 from __future__ import annotations
