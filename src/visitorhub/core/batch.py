@@ -84,23 +84,25 @@ _END = object()  # read_ahead: the items are exhausted
 
 @contextlib.contextmanager
 def read_ahead(items: Iterator[T]) -> Iterator[Iterator[T]]:
-    """`items` made by a thread of their own, one ahead of their consumer: a file's rows read, parsed and
-    hashed while the consumer waits for the database (which releases the interpreter's lock). An error of
-    `items` reaches the consumer where it would have. Leaving the block stops the thread once it has made
-    the item it is on (an `items` that blocks for ever would hold the exit)."""
-    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+    """`items` made by a thread of their own, one ahead of their consumer: a file's next rows read, parsed
+    and hashed while the consumer waits for the database (which releases the interpreter's lock). At most
+    one item is made ahead (memory: one chunk more). An error of `items` reaches the consumer where it
+    would have. Leaving the block stops the thread once it has made the item it is on (an `items` that
+    blocks for ever would hold the exit)."""
+    ready: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    turn = threading.Semaphore(1)  # released each time the consumer takes an item: make the next one
     stop = threading.Event()
 
     def make() -> None:
         try:
-            for item in items:
-                while not stop.is_set():
-                    with contextlib.suppress(queue.Full):
-                        ready.put(item, timeout=0.05)
-                        break
+            while True:
+                turn.acquire()
                 if stop.is_set():
                     return
-            ready.put(_END)
+                item = next(items, _END)
+                ready.put(item)
+                if item is _END:
+                    return
         except BaseException as exc:  # handed to the consumer, in its thread
             ready.put(exc)
 
@@ -108,6 +110,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[Iterator[T]]:
         while (item := ready.get()) is not _END:
             if isinstance(item, BaseException):
                 raise item
+            turn.release()
             yield item
 
     thread = threading.Thread(target=make, name="read-ahead", daemon=True)
@@ -116,8 +119,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[Iterator[T]]:
         yield taken()
     finally:
         stop.set()
-        with contextlib.suppress(queue.Empty):
-            ready.get_nowait()  # a producer waiting to put sees the stop
+        turn.release()  # a thread waiting for its turn sees the stop
         thread.join()
 
 
