@@ -66,7 +66,8 @@ class FirstUnder(BaseRoute):
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """`serve` sets app.state.run_worker: the worker then runs in this process, stopped cleanly with it."""
+    """`serve` sets app.state.run_worker: the worker then runs in this process, stopped cleanly with it. The
+    channels' group committer, if a payload came, is closed with it."""
     worker = None
     if getattr(app.state, "run_worker", False):
         from visitorhub.worker.runner import WorkerThread
@@ -78,6 +79,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             worker.stop()
+        committer = getattr(app.state, "channel_committer", None)  # made by the first inbound payload
+        if committer is not None:
+            committer.close(timeout=30)  # what is queued is committed and answered, then its thread ends
 
 
 def bind_database(app: FastAPI, engine: Engine | Any, *, readonly_reads: bool) -> None:

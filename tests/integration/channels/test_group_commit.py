@@ -10,11 +10,16 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from fastapi.testclient import TestClient
 
+from tests.conftest import new_database
 from tests.integration.channels.conftest import Hub, contact
+from visitorhub.app import create_app
+from visitorhub.config import Settings
 from visitorhub.core.db import unit_of_work
 from visitorhub.integration.channels import service
 from visitorhub.integration.channels.committer import CommitterClosed, GroupCommitter
@@ -185,3 +190,17 @@ def test_concurrent_senders_lose_and_double_nothing(make: Any, hub: Hub) -> None
     assert sorted(r["timesReceived"] for r in hub.records(channel)) == [1] * 32 + [2] * 16
     assert writer.stats.payloads == 16
     assert hub.read(channel)["payloadsReceived"] == 16
+
+
+def test_stopping_the_app_closes_its_committer(tmp_path: Path) -> None:
+    """The app's shutdown (lifespan) closes the committer the first payload made: its thread ends."""
+    with new_database(tmp_path) as url:
+        app = create_app(Settings(database_url=url))
+        writer = GroupCommitter(app.state.sessions)
+        app.state.channel_committer = writer
+        with TestClient(app):
+            assert not writer._closed
+        assert writer._closed
+        with pytest.raises(CommitterClosed):
+            writer.submit(cast(Any, None), [])
+        app.state.engine.dispose()
