@@ -639,7 +639,15 @@ class TestContentHashes:
             again = run(session, rows, verbose=True)
         assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 6}
         assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 6}
-        assert [op["operation"] for op in again.as_json()["operations"]] == ["unchanged"] * 18
+        operations = again.as_json()["operations"]
+        assert [op["operation"] for op in operations] == ["unchanged"] * 18
+        # Each names its record's id, typed as the API gives it (found by hash, read as text).
+        ids = {
+            entity: {op["id"] for op in operations if op["entity"] == entity}
+            for entity in ("Visitor", "Vehicle")
+        }
+        assert ids["Visitor"] == {str(v) for v in session.scalars(select(Visitor.visitor_id))}
+        assert ids["Vehicle"] == set(session.scalars(select(Vehicle.vehicle_id)))
         # Keys, ids and hashes only: no column a diff would need was read, nothing was written.
         assert not [s for s in statements if "first_name" in s or "license_plate_country" in s]
         assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
