@@ -38,7 +38,7 @@ from sqlalchemy import Table, bindparam, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from visitorhub.core.db import utcnow
+from visitorhub.core.db import int_array_text, utcnow
 from visitorhub.core.service import WriteContext
 from visitorhub.errors import AppError, BadRequest, InvalidInput, PayloadTooLarge, ValidationErrors
 from visitorhub.integration.channels.service import (
@@ -266,8 +266,7 @@ def _set_status(session: Session, ids: list[int], applied: bool) -> None:
     """The records `ids` applied (now) or, without a template, stored."""
     connection = session.connection()
     dialect = connection.dialect
-    items = ",".join(map(str, ids))
-    params: dict[str, Any] = {"ids": f"{{{items}}}" if dialect.name == "postgresql" else f"[{items}]"}
+    params: dict[str, Any] = {"ids": int_array_text(ids, dialect.name)}
     if applied:
         bind = RECORDS.c.applied_at.type._cached_bind_processor(dialect)
         params["when"] = bind(utcnow()) if bind is not None else utcnow()
