@@ -151,6 +151,25 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield served
 
 
+def visitor_template(email_from: str = "email", first_name_from: str = "first") -> dict[str, Any]:
+    """An `in` template mapping a flat record (e-mail, first and last name) to a Visitor keyed by e-mail."""
+    return {
+        "direction": "in",
+        "entities": [
+            {
+                "type": "Visitor",
+                "key": ["email"],
+                "defaults": {"gender": "u", "countryCode": "FR", "acquisitionPcCode": "FR-SC-1"},
+                "fields": [
+                    {"source": email_from, "field": "email"},
+                    {"source": first_name_from, "field": "firstName"},
+                    {"source": "last", "field": "lastName"},
+                ],
+            }
+        ],
+    }
+
+
 def contact(number: int, **overrides: Any) -> dict[str, Any]:
     """An S-360 contact as the contact webhook pushes it (a few ContactDataResult fields)."""
     unique = uuid.uuid4().hex[:8]  # test modules share a database: contacts never collide

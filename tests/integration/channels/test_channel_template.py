@@ -9,29 +9,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from tests.integration.channels.conftest import Hub, running_hub
+from tests.integration.channels.conftest import Hub, running_hub, visitor_template
 from visitorhub.core.db import unit_of_work
 from visitorhub.integration.templates import service as templates
 from visitorhub.models import Visitor
 from visitorhub.models.integration import IntegrationTemplate
-
-
-def _template(first_name_from: str) -> dict[str, Any]:
-    return {
-        "direction": "in",
-        "entities": [
-            {
-                "type": "Visitor",
-                "key": ["email"],
-                "defaults": {"gender": "u", "countryCode": "FR", "acquisitionPcCode": "FR-SC-1"},
-                "fields": [
-                    {"source": "email", "field": "email"},
-                    {"source": first_name_from, "field": "firstName"},
-                    {"source": "last", "field": "lastName"},
-                ],
-            }
-        ],
-    }
 
 
 def _record(n: int) -> dict[str, Any]:
@@ -56,20 +38,20 @@ def _send(hub: Hub, channel: dict[str, Any], record: dict[str, Any]) -> dict[str
 
 
 def test_a_template_replaced_by_another_server_holds_from_the_next_payload(hub: Hub) -> None:
-    name = hub.template(_template("given"))
+    name = hub.template(visitor_template(first_name_from="given"))
     channel = hub.channel(template=name)
     first, second, third = _record(1), _record(2), _record(3)
     assert _send(hub, channel, first)["applied"] == 1
     assert _send(hub, channel, second)["applied"] == 1  # the template this server validated, again
     assert _first_name(hub, second["email"]) == "Ann"
     with running_hub(hub.database_url) as other:
-        other.template(_template("nick"), name=name)
+        other.template(visitor_template(first_name_from="nick"), name=name)
     assert _send(hub, channel, third)["applied"] == 1
     assert _first_name(hub, third["email"]) == "Annie"
 
 
 def test_a_deleted_template_quarantines_until_one_is_saved_again(hub: Hub) -> None:
-    name = hub.template(_template("given"))
+    name = hub.template(visitor_template(first_name_from="given"))
     channel = hub.channel(template=name)
     assert _send(hub, channel, _record(4))["applied"] == 1
     assert hub.admin.delete(f"/integration/templates/{name}").status_code == 204
@@ -78,7 +60,7 @@ def test_a_deleted_template_quarantines_until_one_is_saved_again(hub: Hub) -> No
     (record,) = hub.records(channel, status="quarantined")
     assert record["error"].startswith("template: ")
     assert name in record["error"]
-    hub.template(_template("nick"), name=name)
+    hub.template(visitor_template(first_name_from="nick"), name=name)
     assert _send(hub, channel, _record(6))["applied"] == 1
     report = hub.admin.post(f"/integration/channels/{channel['channelId']}/reapply").json()["data"]
     assert (report["applied"], report["quarantined"]) == (1, 0)
@@ -88,7 +70,7 @@ def test_a_deleted_template_quarantines_until_one_is_saved_again(hub: Hub) -> No
 def test_a_stored_template_that_no_longer_matches_the_entities_quarantines(hub: Hub) -> None:
     """As after an upgrade that renamed a field: the stored spec no longer validates (written here straight
     into the table, as no API would save it)."""
-    name = hub.template(_template("given"))
+    name = hub.template(visitor_template(first_name_from="given"))
     channel = hub.channel(template=name)
     assert _send(hub, channel, _record(7))["applied"] == 1
     with unit_of_work(hub.app.state.sessions) as session:
@@ -103,12 +85,12 @@ def test_a_stored_template_that_no_longer_matches_the_entities_quarantines(hub: 
 
 
 def test_the_validated_template_is_kept_while_its_text_is_unchanged(hub: Hub) -> None:
-    name = hub.template(_template("given"))
+    name = hub.template(visitor_template(first_name_from="given"))
     with unit_of_work(hub.app.state.sessions) as session:
         kept = templates.resolve_current(session, name)
         assert templates.resolve_current(session, name) is kept
         assert kept == templates.resolve(session, name)
-    hub.template(_template("nick"), name=name)
+    hub.template(visitor_template(first_name_from="nick"), name=name)
     with unit_of_work(hub.app.state.sessions) as session:
         replaced = templates.resolve_current(session, name)
     assert replaced is not kept

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from tests.integration.channels.conftest import MAX_BODY_BYTES, Hub, contact, ticket_check
+from tests.integration.channels.conftest import MAX_BODY_BYTES, Hub, contact, ticket_check, visitor_template
 from visitorhub.core.db import unit_of_work
 from visitorhub.models import Visitor
 
@@ -319,45 +319,11 @@ class TestQuarantine:
         assert ok(hub.send(channel["path"], [bad])) == counts(1, duplicates=1)
 
     def test_reapply_after_a_template_fix(self, hub: Hub) -> None:
-        wrong = hub.template(
-            {
-                "direction": "in",
-                "entities": [
-                    {
-                        "type": "Visitor",
-                        "key": ["email"],
-                        "defaults": {"gender": "u", "countryCode": "FR", "acquisitionPcCode": "FR-SC-1"},
-                        "fields": [
-                            {"source": "email", "field": "email"},
-                            {"source": "first", "field": "firstName"},
-                            {"source": "last", "field": "lastName"},
-                        ],
-                    }
-                ],
-            }
-        )
+        wrong = hub.template(visitor_template())  # the records say "mail", not "email"
         channel = hub.channel(template=wrong)
         record = {"id": "r1", "mail": f"fix.{time.time_ns()}@example.com", "first": "Ann", "last": "Lee"}
         assert ok(hub.send(channel["path"], [record])) == counts(1, quarantined=1)
-        fixed = hub.template(
-            {
-                "direction": "in",
-                "entities": [
-                    {
-                        **json.loads(
-                            json.dumps(
-                                hub.admin.get(f"/integration/templates/{wrong}").json()["data"]["entities"][0]
-                            )
-                        ),
-                        "fields": [
-                            {"source": "mail", "field": "email"},
-                            {"source": "first", "field": "firstName"},
-                            {"source": "last", "field": "lastName"},
-                        ],
-                    }
-                ],
-            }
-        )
+        fixed = hub.template(visitor_template(email_from="mail"))
         assert (
             hub.admin.patch(
                 f"/integration/channels/{channel['channelId']}", json={"template": fixed}
