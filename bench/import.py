@@ -356,14 +356,15 @@ class Values:
     """A CSV row as the column values the import writes (visitor, vehicle), computed the same way."""
 
     def __init__(self) -> None:
+        from visitorhub.core.db import new_uuid
         from visitorhub.core.search import fold
         from visitorhub.domains.vehicles.resources import normalize_plate
 
-        self.fold, self.normalize_plate = fold, normalize_plate
+        self.fold, self.normalize_plate, self.new_uuid = fold, normalize_plate, new_uuid
         self.barcodes: set[str] = set()
 
     def __call__(self, row: dict[str, str], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
-        visitor_id = uuid.uuid4()
+        visitor_id = self.new_uuid()  # as the import makes them (time-ordered)
         # What the import writes to every record it makes: a content hash (random 64-bit values, held in a
         # partial index that a no-change re-import reads), one per record.
         visitor_hash, vehicle_hash = struct.unpack(">qq", secrets.token_bytes(16))

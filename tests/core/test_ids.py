@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.factories import create_vehicle, create_visitor
-from visitorhub.core.db import Base, make_engine
+from visitorhub.core.db import Base, make_engine, new_uuid
 from visitorhub.core.service import WriteContext
 from visitorhub.domains.vehicles.resources import vehicles
 from visitorhub.migrations import alembic_config, upgrade
@@ -84,3 +85,19 @@ def test_the_migration_keeps_rows_references_and_the_highest_id(tmp_path: Path) 
         }
     engine.dispose()
     assert {"uq_external_id_visitor_type_pc", "uq_external_id_type_value_pc"} <= indexes
+
+
+def test_visitor_ids_are_time_ordered_uuids(client: TestClient) -> None:
+    """Version 7, in creation order: new visitors append to the primary-key index (core.db.new_uuid)."""
+    ids = [uuid.UUID(create_visitor(client)["visitorId"]) for _ in range(5)]
+    assert {visitor_id.version for visitor_id in ids} == {7}
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_uuids_made_within_one_millisecond_still_increase() -> None:
+    made = [new_uuid() for _ in range(2000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    # The first 48 bits are the time in milliseconds: close to now.
+    assert abs((made[0].int >> 80) - time.time() * 1000) < 60_000

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 import orjson
 from sqlalchemy import (
@@ -33,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import NullType, TypeDecorator
+from uuid_utils.compat import uuid7
 
 from visitorhub.errors import NotFound
 
@@ -49,6 +51,15 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_uuid() -> UUID:
+    """A new key's UUID, time-ordered (RFC 9562 version 7: milliseconds since the epoch, then 74 random
+    bits; monotonic within the process). Keys made one after another land side by side in the primary-key
+    index, so a group of inserts dirties its last pages instead of one random leaf page each: on SQLite
+    that cut an inbound channel's commit by a third (bench/README.md, channels). The creation time it
+    shows is the record's creationDate anyway."""
+    return uuid7()
 
 
 def as_utc(value: datetime) -> datetime:

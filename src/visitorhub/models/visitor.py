@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, content_hash_index
+from visitorhub.core.db import Base, BigIntId, ContentHashMixin, TimestampMixin, content_hash_index, new_uuid
 from visitorhub.core.search import folded_text
 
 
@@ -25,7 +25,7 @@ class Visitor(ContentHashMixin, TimestampMixin, Base):
         Index("ix_visitor_country_pc_created", "country_code", "acquisition_pc_code", "creation_date"),
     )
 
-    visitor_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    visitor_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
     account_type: Mapped[str] = mapped_column(String(16))
     email: Mapped[str] = mapped_column(String(320))
     first_name: Mapped[str] = mapped_column(String(200))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitorhub.core.db import one_of, utcnow
+from visitorhub.core.db import new_uuid, one_of, utcnow
 from visitorhub.core.service import IN_LIST, CrudService, WriteContext
 from visitorhub.domains.enums import AccountType
 from visitorhub.models import Visitor
@@ -68,7 +67,7 @@ class VisitorService(CrudService[Visitor]):
         values.setdefault("account_type", AccountType.full.value)
         if values["account_type"] == AccountType.full.value:
             values.setdefault("registration_date", utcnow())
-        values.setdefault("visitor_id", uuid.uuid4())
+        values.setdefault("visitor_id", new_uuid())
         values.setdefault("barcode", self.new_barcode(session))
         values.setdefault("origin_type", ORIGIN_TYPE_API)
         values.setdefault("origin", ctx.actor)
