@@ -98,3 +98,35 @@ def test_the_validated_template_is_kept_while_its_text_is_unchanged(hub: Hub) ->
     builtin = "visitors-import"
     with unit_of_work(hub.app.state.sessions) as session:
         assert templates.resolve_current(session, builtin) is templates.resolve(session, builtin)
+
+
+def _import(hub: Hub, name: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+    response = hub.admin.post(f"/integration/{name}", json={"model": rows})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["summary"]["Visitor"]  # type: ignore[no-any-return]
+
+
+def _content_hash(hub: Hub, email: str) -> int | None:
+    with unit_of_work(hub.app.state.sessions) as session:
+        return session.scalar(select(Visitor.content_hash).where(Visitor.email == email))
+
+
+def test_a_channel_writes_no_content_hash_and_clears_an_imports(hub: Hub) -> None:
+    """A channel finds repeats by its own hash per source id, so the records it writes hold no content hash;
+    a record a file import wrote (holding the import's hash) and a channel then changed holds none either,
+    so that importing the file again restores it instead of taking it for unchanged."""
+    name = hub.template(visitor_template(first_name_from="given"))
+    channel = hub.channel(template=name)
+    pushed = _record(8)
+    assert _send(hub, channel, pushed)["applied"] == 1
+    assert _content_hash(hub, pushed["email"]) is None
+
+    imported = _record(9)
+    assert _import(hub, name, [imported])["inserted"] == 1
+    assert _content_hash(hub, imported["email"]) is not None
+    assert _import(hub, name, [imported])["unchanged"] == 1
+    assert _send(hub, channel, {**imported, "given": "Bea"})["applied"] == 1
+    assert _first_name(hub, imported["email"]) == "Bea"
+    assert _content_hash(hub, imported["email"]) is None
+    assert _import(hub, name, [imported])["updated"] == 1
+    assert _first_name(hub, imported["email"]) == "Ann"

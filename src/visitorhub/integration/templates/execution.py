@@ -54,6 +54,11 @@ class ImportOptions:
     # The rows are known to differ from what the template last made of them (a channel applies only records
     # whose content is new): no content-hash lookup first (a wasted query per entity), the full way at once.
     rows_changed: bool = False
+    # Write each record's content hash, what a re-import finds its unchanged records by. A channel does
+    # not: it finds repeated records by its own hash per source id before the template runs, and a hash is
+    # a random key, one index page dirtied per record (a tenth of a channel's time, bench/README.md). A
+    # record written without one holds none, as after any other write: a later import looks at it in full.
+    content_hashes: bool = True
 
 
 class _Stored:
@@ -124,7 +129,7 @@ class _Importer:
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
         query per entity and chunk, on the hash's index) without extracting, validating or matching
         anything. The other rows go the full way."""
-        if not self.hashed or not chunk or self.options.rows_changed:
+        if not self.hashed or not chunk or self.options.rows_changed or not self.options.content_hashes:
             return {}, chunk
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing
@@ -377,6 +382,8 @@ class _Importer:
         self, chunk: list[tuple[int, Mapping[str, Any]]]
     ) -> tuple[list[tuple[int, Mapping[str, Any]]], list[tuple[int, ...]]]:
         """A chunk with its rows' content hashes (what every row's plan needs)."""
+        if not self.options.content_hashes:
+            return chunk, [()] * len(chunk)
         return chunk, [self._row_hashes(row) for _index, row in chunk]
 
     def _chunk(self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]) -> bool:
@@ -508,7 +515,7 @@ class _Importer:
             if key is not None:
                 earlier = pending[i].get(key)
                 match = earlier.target if earlier is not None else existing[i].get(key)
-            hash_attr = service.hash_attr
+            hash_attr = service.hash_attr if self.options.content_hashes else None
             try:
                 if match is not None:
                     if plan.update:
