@@ -19,6 +19,7 @@ from visitorhub.api import build_api_router
 from visitorhub.config import Settings, get_settings
 from visitorhub.core.db import make_engine, make_session_factory
 from visitorhub.core.router import int64_bounds, openapi_links
+from visitorhub.core.wal import BackgroundCheckpointer, has_wal_file
 from visitorhub.handlers import install_error_handlers
 from visitorhub.hygiene import RequestHygiene
 from visitorhub.integration.channels.schemas import INBOUND_PREFIX
@@ -67,13 +68,20 @@ class FirstUnder(BaseRoute):
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """`serve` sets app.state.run_worker: the worker then runs in this process, stopped cleanly with it. The
-    channels' group committer, if a payload came, is closed with it."""
+    channels' group committer, if a payload came, is closed with it. On a SQLite file, the write-ahead log is
+    checkpointed in the background (core.wal) while the app runs."""
     worker = None
     if getattr(app.state, "run_worker", False):
         from visitorhub.worker.runner import WorkerThread
 
         worker = WorkerThread(app.state.settings, app.state.sessions)
         worker.start()
+    checkpointer = None
+    engine, period_ms = app.state.engine, app.state.settings.sqlite_checkpoint_ms
+    if period_ms and isinstance(engine, Engine) and has_wal_file(engine):
+        checkpointer = BackgroundCheckpointer(engine, period_ms / 1000)
+        checkpointer.start()
+    app.state.checkpointer = checkpointer
     try:
         yield
     finally:
@@ -82,6 +90,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         committer = getattr(app.state, "channel_committer", None)  # made by the first inbound payload
         if committer is not None:
             committer.close(timeout=30)  # what is queued is committed and answered, then its thread ends
+        if checkpointer is not None:
+            checkpointer.stop()
 
 
 def bind_database(app: FastAPI, engine: Engine | Any, *, readonly_reads: bool) -> None:

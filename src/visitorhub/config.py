@@ -93,6 +93,14 @@ class Settings(BaseSettings):
         "recently active before it stores what is queued (milliseconds; 0: never waits). A lone sender "
         "never waits.",
     )
+    sqlite_checkpoint_ms: int = Field(
+        default=100,
+        ge=0,
+        le=60_000,
+        description="How often the server copies SQLite's write-ahead log into the database from a thread of "
+        "its own, so that writers' commits do not (milliseconds; 0: the writers do, in the commit that makes "
+        "the log cross 10,000 pages). SQLite only.",
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_a_request(self) -> Settings:
