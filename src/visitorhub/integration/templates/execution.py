@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import operator
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ class _Hashed:
         self.key = key
 
 
+_KEY, _ENTITY_ID = operator.attrgetter("key"), operator.attrgetter("entity_id")
+
+
 class _Importer:
     def __init__(
         self, session: Session, template: Template, options: ImportOptions, ctx: WriteContext
@@ -124,7 +128,7 @@ class _Importer:
 
     def _unchanged_rows(
         self, chunk: list[tuple[int, Mapping[str, Any]]], hashes: list[tuple[int, ...]]
-    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
+    ) -> tuple[dict[int, Sequence[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
         """The rows whose every entity is a record holding the content hash the row gives it (what the
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
         query per entity and chunk, on the hash's index) without extracting, validating or matching
@@ -145,56 +149,60 @@ class _Importer:
         chunk: list[tuple[int, Mapping[str, Any]]],
         hashes: list[tuple[int, ...]],
         known: list[dict[int, _Hashed | None]],
-    ) -> tuple[dict[int, list[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
-        # Per row, the records found so far, one per entity (None once an entity finds none).
-        found: list[list[_Hashed] | None] = [[] for _row in chunk]
-        for i, plan in enumerate(self.plans):
-            given = [row_hashes[i] for row_hashes in hashes]
+    ) -> tuple[dict[int, Sequence[_Hashed]], list[tuple[int, Mapping[str, Any]]]]:
+        # Entity by entity, the record each row's hash found; a row stays found while every entity so far
+        # found one (`found`; None: every row). Column by column, so that each step is one C-level map or
+        # one comprehension over the chunk (a re-run looks at every row: 5,000 a chunk).
+        columns: list[list[_Hashed | None]] = []
+        found: list[bool] | None = None
+        for i, (plan, given) in enumerate(zip(self.plans, zip(*hashes, strict=True), strict=True)):
             asked = known[i]
-            wanted = {h for h, own in zip(given, found, strict=True) if own is not None and h not in asked}
+            # Only the hashes of rows still found are looked up (after a probe of new rows, none).
+            wanted = set(given if found is None else itertools.compress(given, found)).difference(asked)
             if wanted:
-                stored = self._by_hash(plan, list(wanted))
-                asked.update((h, stored.get(h)) for h in wanted)
-            hit_of = asked.get
+                # Sorted: SQLite builds its list of the values and walks the index faster in order.
+                stored = self._by_hash(plan, sorted(wanted))  # a subset of `wanted`: the others hold nothing
+                asked.update(dict.fromkeys(wanted))
+                asked.update(stored)
+            hits = list(map(asked.get, given))
             parent = plan.parent_index
-            for n, own in enumerate(found):
-                if own is None:
-                    continue
-                hit = hit_of(given[n])
-                # A child must hang from the record its row's parent entity found.
-                if hit is None or (parent is not None and hit.key[0] != own[parent].entity_id):
-                    found[n] = None
-                else:
-                    own.append(hit)
+            if parent is None:
+                ok = [hit is not None for hit in hits]
+            else:  # a child must hang from the record its row's parent entity found
+                ok = [
+                    hit is not None and up is not None and hit.key[0] == up.entity_id
+                    for hit, up in zip(hits, columns[parent], strict=True)
+                ]
+            found = ok if found is None else [a and b for a, b in zip(found, ok, strict=True)]
+            columns.append(hits)
+        assert found is not None
+        records = cast(list[tuple[_Hashed, ...]], list(zip(*columns, strict=True)))  # per row, one an entity
         # Rows applied in file order must see each other: a row found unchanged is taken the full way when
         # another row of the chunk (changed, or found unchanged in another record) has the same key.
-        rest_keys = self._root_keys(
-            row for (_index, row), own in zip(chunk, found, strict=True) if own is None
-        )
-        hits = [own for own in found if own is not None]
+        rest_keys = self._root_keys(row for (_index, row), hit in zip(chunk, found, strict=True) if not hit)
         checked: list[tuple[int, set[tuple[Any, ...]]]] = []
         for i, plan in enumerate(self.plans):
             # Keys no found row may hold (children's clashes only: their rows' keys are unknown).
-            taken = self._clashing([own[i] for own in hits])
+            taken = self._clashing(cast(list[_Hashed], list(itertools.compress(columns[i], found))))
             if plan.parent_index is None:
                 taken |= rest_keys[i]
             if taken:
                 checked.append((i, taken))
-        unchanged: dict[int, list[_Hashed]] = {}
+        unchanged: dict[int, Sequence[_Hashed]] = {}
         rest: list[tuple[int, Mapping[str, Any]]] = []
-        for (index, row), own in zip(chunk, found, strict=True):
-            if own is None or any(own[i].key in keys for i, keys in checked):
-                rest.append((index, row))
+        for item, own, hit in zip(chunk, records, found, strict=True):
+            if not hit or (checked and any(own[i].key in keys for i, keys in checked)):
+                rest.append(item)
             else:
-                unchanged[index] = own
+                unchanged[item[0]] = own
         return unchanged, rest
 
     @staticmethod
     def _clashing(hits: list[_Hashed]) -> set[tuple[Any, ...]]:
         """The keys two different records among `hits` hold."""
-        key_of = {hit.entity_id: hit.key for hit in hits}
-        if len(set(key_of.values())) == len(key_of):  # a key per record: no clash (the common case)
+        if len(set(map(_KEY, hits))) == len(set(map(_ENTITY_ID, hits))):  # a key per record: the common case
             return set()
+        key_of = {hit.entity_id: hit.key for hit in hits}
         clashing: set[tuple[Any, ...]] = set()
         claimed: dict[tuple[Any, ...], Any] = {}
         for entity_id, key in key_of.items():
@@ -631,7 +639,7 @@ class _ChunkOutcome:
     rows: list[tuple[int, list[_Operation]]] = field(default_factory=list)
     failures: list[tuple[int, RowError]] = field(default_factory=list)
     # Rows found unchanged by their content hashes (_unchanged_rows): the record of each entity.
-    unchanged: dict[int, list[_Hashed]] = field(default_factory=dict)
+    unchanged: dict[int, Sequence[_Hashed]] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:
