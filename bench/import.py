@@ -480,6 +480,8 @@ def phase_floor(url: str, csv_path: Path, rows: int) -> dict[str, Any]:
         from visitorhub.core import db as core_db
 
         connection: Any = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        if hasattr(core_db, "unicode_lower"):  # lower() as the product's connections define it
+            connection.create_function("lower", 1, core_db.unicode_lower, deterministic=True)
         pragmas = ["foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=10000"]
         for pragma in pragmas + list(getattr(core_db, "BULK_PRAGMAS", ())):
             connection.execute(f"PRAGMA {pragma}")

@@ -125,6 +125,14 @@ def content_hash_index(table: str) -> Index:
 BULK_PRAGMAS = ("cache_size=-65536", "temp_store=MEMORY")
 
 
+def unicode_lower(value: Any) -> Any:
+    """SQLite's lower(), as every connection of ours defines it: every letter folded, as PostgreSQL's
+    lower() and Python's str.lower (which the services compare with) fold them. SQLite's own folds ASCII
+    only, so its `lower(email)` unique index told `Émile@...` from `émile@...` where PostgreSQL does not.
+    Migration 0014 rebuilt the indexes over lower() with it."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite opens transactions lazily and never for SAVEPOINT; take over BEGIN so that savepoints
     # (rollback-per-test, nested transactions) behave. See SQLAlchemy's pysqlite dialect docs,
@@ -132,6 +140,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        # Deterministic: SQLite may then use it in the indexes over lower() (uq_visitor_email_lower...).
+        dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
