@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from tests.cli.runner import run_cli
 from tests.factories import visitor_body
 from visitorhub.core.db import make_engine
-from visitorhub.migrations import upgrade
+from visitorhub.migrations import UpgradeStopped, upgrade
 
 
 def test_emails_differing_by_the_case_of_an_accented_letter_are_one_visitor(client: TestClient) -> None:
@@ -55,7 +56,7 @@ def _revision(path: Path) -> str:
 
 def test_the_upgrade_names_rows_that_now_collide_and_changes_nothing(tmp_path: Path) -> None:
     url, path = _at_0013(tmp_path, "Électricité", "électricité", "Eau")
-    with pytest.raises(RuntimeError) as raised:
+    with pytest.raises(UpgradeStopped) as raised:
         upgrade(url)
     message = str(raised.value)
     assert "service_target" in message
@@ -91,3 +92,13 @@ def test_the_upgrade_rebuilds_the_indexes_so_that_they_hold_from_then_on(tmp_pat
             assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
     finally:
         engine.dispose()
+
+
+def test_the_cli_says_why_the_upgrade_stopped_in_a_message_not_a_traceback(tmp_path: Path) -> None:
+    url, path = _at_0013(tmp_path, "Électricité", "ÉLECTRICITÉ")
+    result = run_cli("db", "upgrade", url=url)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Upgrade stopped, nothing changed")
+    assert "'électricité'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _revision(path) == "0013"

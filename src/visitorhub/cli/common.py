@@ -82,6 +82,11 @@ def expected_error(exc: BaseException) -> tuple[str, int] | None:
 
         if isinstance(exc, OperationalError):
             return f"Database error: {_first_line(exc)}", 1
+    if "visitorhub.migrations" in sys.modules:
+        from visitorhub.migrations import UpgradeStopped
+
+        if isinstance(exc, UpgradeStopped):
+            return str(exc), 1
     if "cryptography" in sys.modules:
         from visitorhub.core.secrets import SecretUnavailable
 

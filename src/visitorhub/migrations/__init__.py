@@ -11,6 +11,11 @@ from alembic.config import Config
 HERE = Path(__file__).parent
 
 
+class UpgradeStopped(RuntimeError):
+    """A migration met data it cannot carry over as it is, and changed nothing: its message names the rows
+    and what to do with them (the CLI prints it as one error, not a traceback)."""
+
+
 def alembic_config(url: str, connection: Any = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from visitorhub.migrations import UpgradeStopped
+
 revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
@@ -38,7 +40,7 @@ def upgrade() -> None:
     ).fetchall()
     problems = [problem for name, table, sql in indexes if (problem := _collisions(driver, name, table, sql))]
     if problems:
-        raise RuntimeError(
+        raise UpgradeStopped(
             "Upgrade stopped, nothing changed: these rows hold values that differ only by the case of "
             "non-ASCII letters, which a unique index now takes for one value (as PostgreSQL does). Rename or "
             "delete all but one of each, then run `visitorhub db upgrade` again.\n" + "\n".join(problems)
