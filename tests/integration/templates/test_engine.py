@@ -677,14 +677,16 @@ class TestContentHashes:
         assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 5}
         assert asked == [2, 3]
 
-    def test_rows_known_changed_skip_the_hash_lookup_and_keep_the_outcome(self, session: Session) -> None:
-        """rows_changed (channels: only new or changed records are applied) compares in full: a row that
-        changes nothing is still unchanged, and nothing is written."""
+    def test_rows_without_content_hashes_skip_the_hash_lookup_and_keep_the_outcome(
+        self, session: Session
+    ) -> None:
+        """content_hashes=False (channels: only new or changed records are applied) compares in full: a row
+        that changes nothing is still unchanged, and nothing is written."""
         rows = [row(n) for n in range(4)]
         assert run(session, rows).failed == 0
         seq = last_seq(session)
         with statements_run(session) as statements:
-            again = run(session, rows, rows_changed=True)
+            again = run(session, rows, content_hashes=False)
         assert again.summary["Visitor"] == {"inserted": 0, "updated": 0, "unchanged": 4}
         assert again.summary["Vehicle"] == {"inserted": 0, "updated": 0, "unchanged": 4}
         assert [s for s in statements if "first_name" in s]  # records were loaded and compared in full

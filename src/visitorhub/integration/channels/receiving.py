@@ -369,9 +369,9 @@ def apply_records(
     if isinstance(template, str):
         failures = dict.fromkeys(range(len(records)), template)
     else:
-        # Only new and changed records come here (_store): no content-hash lookup before applying them, and
-        # no content hash written (the channel's own, per source id, finds the repeats).
-        options = ImportOptions(chunk_size=len(records), rows_changed=True, content_hashes=False)
+        # Only new and changed records come here (_store: the channel's own hash per source id finds the
+        # repeats): no content hash looked up before applying them, nor written.
+        options = ImportOptions(chunk_size=len(records), content_hashes=False)
         report = run_import(session, template, [value for _id, value in records], options, ctx)
         failures = {error.index: error.message for error in report.errors}
     # A record whose several versions came in at once ends with the last version's outcome.

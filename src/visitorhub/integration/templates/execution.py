@@ -52,13 +52,12 @@ class ImportOptions:
     # Rows planned, written and (by the CLI) committed together: large enough that SQLite's commit and
     # checkpoint cost little per row, small enough that a chunk's records stay a few tens of MB.
     chunk_size: int = 5000
-    # The rows are known to differ from what the template last made of them (a channel applies only records
-    # whose content is new): no content-hash lookup first (a wasted query per entity), the full way at once.
-    rows_changed: bool = False
-    # Write each record's content hash, what a re-import finds its unchanged records by. A channel does
-    # not: it finds repeated records by its own hash per source id before the template runs, and a hash is
-    # a random key, one index page dirtied per record (a tenth of a channel's time, bench/README.md). A
-    # record written without one holds none, as after any other write: a later import looks at it in full.
+    # Content hashes: each row's, looked up first (its unchanged records skipped without a look at them) and
+    # written to the records it makes, for the next import. A channel turns them off: it finds repeated
+    # records by its own hash per source id before the template runs, so its rows are new or changed (a
+    # lookup would be a wasted query per entity), and a hash is a random key, one index page dirtied per
+    # record (a tenth of a channel's time, bench/README.md). A record written without one holds none, as
+    # after any other write: a later import looks at it in full.
     content_hashes: bool = True
 
 
@@ -133,7 +132,7 @@ class _Importer:
         import last wrote to it, nothing written since): `unchanged`, found by their hashes alone (one
         query per entity and chunk, on the hash's index) without extracting, validating or matching
         anything. The other rows go the full way."""
-        if not self.hashed or not chunk or self.options.rows_changed or not self.options.content_hashes:
+        if not self.hashed or not chunk or not self.options.content_hashes:
             return {}, chunk
         # A probe first: when none of the chunk's first rows is unchanged (a first import, a file of new
         # rows), the others are not looked at either. The whole chunk is then looked at once (rows sharing

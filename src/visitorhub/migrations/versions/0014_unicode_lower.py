@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from alembic import op
 
@@ -49,13 +50,13 @@ def upgrade() -> None:
         driver.execute(f'REINDEX "{name}"')
 
 
-def _collisions(driver: object, name: str, table: str, sql: str) -> str | None:
+def _collisions(driver: Any, name: str, table: str, sql: str) -> str | None:
     """The values that a unique index over lower() now finds more than once, as a line of the error
     (computed from the table: the index holds what the old lower() made)."""
     if not re.match(r"\s*CREATE\s+UNIQUE\s+INDEX", sql, re.IGNORECASE):
         return None
     expressions = sql[sql.index("(", sql.upper().index(" ON ")) + 1 : sql.rindex(")")]
-    rows = driver.execute(  # type: ignore[attr-defined]
+    rows = driver.execute(
         f'SELECT {expressions}, count(*) FROM "{table}" NOT INDEXED GROUP BY {expressions} HAVING count(*) > 1 '
         f"LIMIT {SHOWN + 1}"
     ).fetchall()
